@@ -1,0 +1,198 @@
+"""Solutions are the source: write student notebooks from them, check, and bundle.
+
+In a solution notebook, the code between `### BEGIN SOLUTION` and `### END SOLUTION`
+(nbgrader's markers) is the answer to the exercise named by the closest markdown heading
+above it that starts with "Exercise" (e.g. `### Exercise 1.3: MyRNNCell`). The student
+notebook gets a stub that raises NotImplementedError naming that exercise.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+
+BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
+EXERCISE_HEADING = re.compile(r"^#+\s*Exercise\s+([0-9]+\.[0-9]+[a-z]?)\b[:.]?\s*(.*)$", re.M)
+KEPT_CELL_METADATA = ("tags", "editable", "deletable")
+STUDENT_FILES = ("README.md", "Makefile", "pyproject.toml", "environment.yml", "postBuild", "tools")
+
+
+class ReleaseError(Exception):
+    """A solution notebook that cannot be released, or a student notebook out of step."""
+
+
+@dataclass
+class Region:
+    """One solution region of one cell."""
+
+    exercise: str
+    lines: list[str]
+
+
+def _stub(indent: str, exercise: str) -> list[str]:
+    return [
+        f"{indent}# YOUR CODE HERE (Exercise {exercise})",
+        f'{indent}raise NotImplementedError("Exercise {exercise}: replace this line with your code")',
+    ]
+
+
+def split_cell(source: str, exercise: str | None, where: str) -> tuple[list[str], list[Region]]:
+    """Return the student's lines for one cell and the solution regions removed from it."""
+    student, regions, region, indent = [], [], None, ""
+    for line in source.split("\n"):
+        marker = line.strip()
+        if marker == BEGIN:
+            if region is not None:
+                raise ReleaseError(f"{where}: {BEGIN} inside another solution region")
+            if exercise is None:
+                raise ReleaseError(f"{where}: solution region with no 'Exercise N.M' heading above it")
+            region, indent = Region(exercise, []), line[: len(line) - len(line.lstrip())]
+        elif marker == END:
+            if region is None:
+                raise ReleaseError(f"{where}: {END} without {BEGIN}")
+            student.extend(_stub(indent, exercise))
+            regions.append(region)
+            region = None
+        elif region is not None:
+            region.lines.append(line)
+        else:
+            student.append(line)
+    if region is not None:
+        raise ReleaseError(f"{where}: {BEGIN} without {END}")
+    return student, regions
+
+
+def student_notebook(solution: nbformat.NotebookNode, name: str):
+    """The student version of a solution notebook, and every solution region in it."""
+    notebook = copy.deepcopy(solution)
+    exercise, regions = None, []
+    for index, cell in enumerate(notebook.cells):
+        if cell.cell_type == "markdown":
+            found = EXERCISE_HEADING.findall(cell.source)
+            exercise = f"{found[-1][0]} {found[-1][1]}".strip() if found else exercise
+        elif cell.cell_type == "code":
+            lines, cell_regions = split_cell(cell.source, exercise, f"{name} cell {index}")
+            cell.source = "\n".join(lines)
+            regions += cell_regions
+            cell.outputs, cell.execution_count = [], None
+        cell.metadata = {k: v for k, v in cell.metadata.items() if k in KEPT_CELL_METADATA}
+    notebook.metadata = {k: v for k, v in notebook.metadata.items() if k in ("kernelspec", "language_info")}
+    return notebook, regions
+
+
+def leaked_lines(regions: list[Region], solution, student) -> list[str]:
+    """Solution-only lines (not elsewhere in the solution notebook) found in the student one."""
+    public = {line.strip() for cell in solution.cells for line in split_cell_public(cell)}
+    secret = {line.strip() for r in regions for line in r.lines} - public
+    secret = {line for line in secret if len(line) > 3 and not line.startswith("#")}
+    student_lines = {line.strip() for cell in student.cells for line in cell.source.split("\n")}
+    return sorted(secret & student_lines)
+
+
+def split_cell_public(cell) -> list[str]:
+    """The lines of a solution cell outside its solution regions."""
+    inside, public = False, []
+    for line in cell.source.split("\n"):
+        if line.strip() in (BEGIN, END):
+            inside = line.strip() == BEGIN
+        elif not inside:
+            public.append(line)
+    return public
+
+
+def render(notebook) -> str:
+    return nbformat.writes(notebook, version=4) + "\n"
+
+
+def release(solutions: Path, notebooks: Path, check: bool = False) -> list[str]:
+    """Write (or with check=True, compare) every student notebook; return the problems found."""
+    problems = []
+    sources = sorted(solutions.glob("*.ipynb"))
+    if not sources:
+        problems.append(f"no solution notebooks in {solutions}")
+    for source in sources:
+        solution = nbformat.read(source, as_version=4)
+        try:
+            student, regions = student_notebook(solution, source.name)
+        except ReleaseError as error:
+            problems.append(str(error))
+            continue
+        target = notebooks / source.name
+        text = render(student)
+        if check:
+            problems += _compare(target, text, regions, solution)
+        else:
+            notebooks.mkdir(parents=True, exist_ok=True)
+            if not target.exists() or target.read_text() != text:
+                target.write_text(text)
+                print(f"wrote {target}")
+    if check:
+        known = {s.name for s in sources}
+        problems += [f"{p}: has no solution notebook" for p in sorted(notebooks.glob("*.ipynb")) if p.name not in known]
+    return problems
+
+
+def _compare(target: Path, expected_text: str, regions, solution) -> list[str]:
+    if not target.exists():
+        return [f"{target}: missing; run `python -m labhelpers release`"]
+    problems = []
+    on_disk = nbformat.reads(target.read_text(), as_version=4)
+    leaks = leaked_lines(regions, solution, on_disk)
+    if leaks:
+        cells = [i for i, c in enumerate(on_disk.cells) if any(l in c.source for l in leaks)]
+        problems.append(f"{target}: solution lines leaked into cells {cells}: {leaks[:3]}")
+    if target.read_text() != expected_text:
+        expected = nbformat.reads(expected_text, as_version=4)
+        differing = [
+            i for i in range(max(len(expected.cells), len(on_disk.cells)))
+            if i >= len(expected.cells) or i >= len(on_disk.cells)
+            or expected.cells[i].source != on_disk.cells[i].source
+        ]
+        what = f"cells {differing} differ" if differing else "outputs or metadata differ"
+        problems.append(f"{target}: out of date with solutions/ ({what}); run `python -m labhelpers release`")
+    return problems
+
+
+def bundle(root: Path, dist: Path, execute: bool = True, timeout: int = 1800) -> list[Path]:
+    """Write the student zip and, for instructors, the executed solutions as HTML."""
+    dist.mkdir(parents=True, exist_ok=True)
+    student_zip = dist / "seqlab-student.zip"
+    with zipfile.ZipFile(student_zip, "w", zipfile.ZIP_DEFLATED) as archive:
+        for path in _student_files(root):
+            archive.write(path, Path("seqlab") / path.relative_to(root))
+    written = [student_zip]
+    if execute:
+        written += _executed_solutions_html(root / "solutions", dist / "instructor", timeout)
+    return written
+
+
+def _student_files(root: Path):
+    for name in STUDENT_FILES:
+        path = root / name
+        if path.is_file():
+            yield path
+        elif path.is_dir():
+            yield from sorted(p for p in path.rglob("*") if p.is_file())
+    for folder, pattern in (("notebooks", "*.ipynb"), ("labhelpers", "*.py"), ("labhelpers", "*.svg")):
+        yield from sorted((root / folder).glob(pattern))
+
+
+def _executed_solutions_html(solutions: Path, out: Path, timeout: int) -> list[Path]:
+    from nbclient import NotebookClient
+    from nbconvert import HTMLExporter
+
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    for source in sorted(solutions.glob("*.ipynb")):
+        notebook = nbformat.read(source, as_version=4)
+        NotebookClient(notebook, timeout=timeout, resources={"metadata": {"path": str(solutions)}}).execute()
+        html, _ = HTMLExporter().from_notebook_node(notebook)
+        target = out / f"{source.stem}.html"
+        target.write_text(html)
+        written.append(target)
+    return written
