@@ -86,8 +86,11 @@ def _short(text: str, limit: int = 300) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-def describe_learner_error(error: BaseException) -> CheckFailed:
-    """Turn an exception raised while running the learner's code into a CheckFailed."""
+def describe_learner_error(error: BaseException, hints: dict[str, str] | None = None) -> CheckFailed:
+    """Turn an exception raised while running the learner's code into a CheckFailed.
+
+    `hints` maps a fragment of an error message to a hint, on top of the common ones.
+    """
     frames = [f for f in traceback.extract_tb(error.__traceback__) if _is_learner_frame(f.filename)]
     where = f" in `{frames[-1].name}` at line {frames[-1].lineno} of your cell" if frames else ""
     name = type(error).__name__
@@ -98,7 +101,8 @@ def describe_learner_error(error: BaseException) -> CheckFailed:
             "that cell, then run this check again.",
         )
     message = _short(error)
-    hint = next((h for key, h in _KNOWN_MISTAKES.items() if key in message), None)
+    known = {**_KNOWN_MISTAKES, **(hints or {})}
+    hint = next((h for key, h in known.items() if key in message), None)
     return CheckFailed(
         f"your code{where} raised {name}: {message}",
         hint=hint or "run your cell on a small input by hand to reproduce the error, fix it, "
@@ -117,8 +121,8 @@ class Lab:
     def __post_init__(self):
         LABS[self.number] = self
 
-    def check(self, exercise_id: str, name: str):
-        """Decorate a check function for one exercise."""
+    def check(self, exercise_id: str, name: str, hints: dict[str, str] | None = None):
+        """Decorate a check function for one exercise; `hints` as in describe_learner_error."""
         self.exercises[exercise_id] = name
         label = f"{exercise_id} {name}"
 
@@ -131,7 +135,7 @@ class Lab:
                 except CheckFailed as failure:
                     failed = failure
                 except Exception as error:  # the learner's code raised
-                    failed = describe_learner_error(error)
+                    failed = describe_learner_error(error, hints)
                 else:
                     record(self, exercise_id, PASSED, verified)
                     print(f"PASS {label}: {verified}")
@@ -193,3 +197,18 @@ def format_table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> str:
     widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
     line = lambda row: "  ".join(str(c).ljust(w) for c, w in zip(row, widths)).rstrip()  # noqa: E731
     return "\n".join([line(header), line(tuple("-" * w for w in widths)), *map(line, rows)])
+
+
+def matching_mistake(found, mistakes: dict, atol: float = 1e-4):
+    """The name of the first wrong variant whose value `found` equals (within atol), else None.
+
+    `mistakes` maps a description of a common wrong answer to what that answer computes.
+    """
+    import numpy as np
+
+    found = np.asarray(found, dtype="float64")
+    for name, wrong in mistakes.items():
+        wrong = np.asarray(wrong, dtype="float64")
+        if wrong.shape == found.shape and np.allclose(found, wrong, atol=atol, rtol=1e-3):
+            return name
+    return None
