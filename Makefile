@@ -5,10 +5,9 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.seqlab-installed
 NB     ?= notebooks
 PORT   ?= 8888
-DIR    ?= submissions
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: setup lab test check release bench grade status clean
+.PHONY: setup lab test check release bench status clean
 
 setup: $(STAMP)
 

@@ -39,6 +39,8 @@ _KNOWN_MISTAKES = {
     "Dimensions must be equal": "a shape mismatch inside a product often means `*` "
     "(elementwise) was used where a matrix product (`tf.matmul` or `@`) was meant, or a "
     "weight matrix is transposed.",
+    "could not be broadcast": "shapes that do not broadcast often mean `*` (elementwise) was used "
+    "where a matrix product (`@` or `tf.matmul`) was meant.",
     "Matrix size-incompatible": "the two sides of a matrix product do not fit: check the "
     "shapes of your weight matrices and whether one needs transposing.",
 }

