@@ -5,9 +5,11 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.seqlab-installed
 NB     ?= notebooks
 PORT   ?= 8888
+DIR    ?= submissions
+OUT    ?= grades.csv
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: setup lab test check release bench status clean
+.PHONY: setup lab test check release bench status grade clean
 
 setup: $(STAMP)
 
@@ -37,6 +39,10 @@ status: setup
 release: setup
 	$(PY) -m labhelpers release
 	$(PY) -m labhelpers release --check
+
+# Grades DIR/<student>/*.ipynb. It EXECUTES STUDENT CODE: run it in a container or throwaway account.
+grade: setup
+	$(PY) -m labhelpers grade $(DIR) --out $(OUT)
 
 bench: setup
 	@for script in bench/*.py; do echo "== $$script"; $(PY) $$script || exit 1; done

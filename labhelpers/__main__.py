@@ -1,4 +1,4 @@
-"""The command line: `python -m labhelpers release [--check | --bundle] | status`."""
+"""The command line: `python -m labhelpers release [--check | --bundle] | status | grade DIR`."""
 
 from __future__ import annotations
 
@@ -50,6 +50,27 @@ def cmd_release(args) -> int:
     return 0
 
 
+GRADE_HELP = """Grade a folder of submitted notebooks into a CSV gradebook and one Markdown summary
+per student. WARNING: this EXECUTES STUDENT CODE with your rights (files, network): run it in a
+container or under a throwaway account. Layout: DIR/<student>/**/*.ipynb or DIR/<student>.ipynb."""
+
+
+def cmd_grade(args) -> int:
+    from labhelpers import gradebook
+
+    settings = gradebook.Settings(cell_timeout=args.cell_timeout, notebook_timeout=args.notebook_timeout,
+                                  jobs=args.jobs, pythonpath=[str(p) for p in args.pythonpath])
+    rows = gradebook.grade_folder(args.submissions, args.solutions, settings)
+    if not rows:
+        print(f"no notebooks found in {args.submissions}", file=sys.stderr)
+        return 1
+    gradebook.write_csv(rows, args.out)
+    summaries = gradebook.write_summaries(rows, args.summaries or args.out.parent / "summaries")
+    print(f"wrote {args.out} ({len(rows)} notebooks) and {len(summaries)} student summaries "
+          f"in {summaries[0].parent}")
+    return 0
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m labhelpers", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -62,6 +83,18 @@ def main(argv=None) -> int:
     rel.add_argument("--dist", type=Path, default=ROOT / "dist")
     rel.set_defaults(run=cmd_release)
     commands.add_parser("status", help="which exercises pass").set_defaults(run=cmd_status)
+    grade = commands.add_parser("grade", help="grade submitted notebooks (executes student code!)",
+                                description=GRADE_HELP)
+    grade.add_argument("submissions", type=Path, help="folder of submitted notebooks")
+    grade.add_argument("--out", type=Path, default=Path("grades.csv"), help="the CSV gradebook to write")
+    grade.add_argument("--summaries", type=Path, help="folder for the per-student Markdown (default: OUT's folder/summaries)")
+    grade.add_argument("--solutions", type=Path, default=ROOT / "solutions", help="the instructor notebooks")
+    grade.add_argument("--jobs", type=int, default=min(4, os.cpu_count() or 1), help="notebooks run at once")
+    grade.add_argument("--cell-timeout", type=float, default=300, help="seconds per cell (then interrupted)")
+    grade.add_argument("--notebook-timeout", type=float, default=900, help="seconds per notebook (then stopped)")
+    grade.add_argument("--pythonpath", type=Path, action="append", default=[],
+                       help="extra folder importable by the kernels (repeatable)")
+    grade.set_defaults(run=cmd_grade)
     args = parser.parse_args(argv)
     return args.run(args)
 

@@ -1,0 +1,48 @@
+"""Grading bench: 30 crafted submissions graded a few at a time vs one after another.
+
+The submissions are the ones of tests/test_gradebook.py (right, wrong, not tried, endless loops,
+a dead kernel, missing imports, edited checks, broken files) against its tiny two-lab course, so
+the time is kernels and timeouts, not training. Both runs must give the expected row for every
+submission. The bar: grading them in parallel takes less time than one after another.
+"""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests"))
+
+from test_gradebook import grade, write_course, write_submissions, wrong_rows  # noqa: E402
+
+from labhelpers import gradebook  # noqa: E402
+
+JOBS = 4
+
+
+def main() -> int:
+    with tempfile.TemporaryDirectory() as tmp:
+        course = write_course(Path(tmp) / "course")
+        (Path(tmp) / "submissions").mkdir()
+        labs = {lab.name: lab for lab in gradebook.load_labs(course / "solutions")}
+        cases = write_submissions(Path(tmp) / "submissions", labs)
+        timings, problems = {}, []
+        for jobs in (1, JOBS):
+            rows, timings[jobs] = grade(course, Path(tmp) / "submissions", jobs)
+            wrong = wrong_rows(rows, cases)
+            problems += wrong
+            print(f"{len(cases)} submissions, {jobs} at a time: {timings[jobs]:.1f} s, "
+                  f"{len(cases) - len(wrong)} rows as expected")
+            for problem in wrong:
+                print("  WRONG", problem)
+    speedup = timings[1] / timings[JOBS]
+    ok = timings[JOBS] < timings[1] and not problems
+    print(f"parallel ({JOBS} at a time) {timings[JOBS]:.1f} s vs one by one {timings[1]:.1f} s: "
+          f"{speedup:.1f}x faster; bar (parallel faster, every row right): {'met' if ok else 'NOT met'}")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
