@@ -30,7 +30,7 @@ test: setup
 	  $(PY) -m pytest tests solutions --nbval-lax --nbval-current-env --nbval-cell-timeout=900 -v --durations=15
 
 check: setup
-	@LAB_QUICK=1 $(PY) -m pytest $(NB) --nbval-lax --nbval-current-env --nbval-cell-timeout=900 -q -p no:warnings; \
+	@LAB_QUICK=1 $(PY) -m pytest $(NB) --nbval-lax --nbval-current-env --nbval-cell-timeout=900 -q --tb=no -p no:warnings; \
 	  status=$$?; $(PY) -m labhelpers status; exit $$status
 
 status: setup

@@ -27,8 +27,13 @@ def load_labs():
 def cmd_status(_args) -> int:
     from labhelpers import grading
 
-    rows = grading.status_rows(load_labs(), grading.load_progress())
+    progress = grading.load_progress()
+    rows = grading.status_rows(load_labs(), progress)
     print(grading.format_table(("lab", "exercise", "status", "last run"), rows))
+    failures = [entry["detail"] for lab in progress.values() for entry in lab.values()
+                if entry.get("status") == grading.FAILED]
+    if failures:
+        print("\nWhat the failing checks said:", *(f"- {detail}" for detail in failures), sep="\n")
     passed = sum(row[2] == grading.PASSED for row in rows)
     print(f"\n{passed} of {len(rows)} exercises pass (progress file: {grading.progress_path()})")
     return 0

@@ -1,5 +1,6 @@
 """Setup files agree: pyproject.toml, environment.yml, postBuild, Makefile, .ci/run."""
 
+import json
 import re
 import subprocess
 import sys
@@ -53,8 +54,11 @@ def test_setup_is_idempotent():
     assert result.returncode == 0 and "pip install" not in result.stdout, result.stdout
 
 
-def test_status_command_prints_every_lab(tmp_path, monkeypatch):
+def test_status_command_prints_every_lab_and_what_failed(progress_file):
+    progress_file.write_text(json.dumps({"01": {"1.3": {
+        "status": "failed", "detail": "Exercise 1.3 MyRNNCell: tanh is missing", "last_run": "2026-01-01 10:00"}}}))
     result = subprocess.run([sys.executable, "-m", "labhelpers", "status"], cwd=ROOT,
                             capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
-    assert "01 RNN from scratch" in result.stdout and "1.3 MyRNNCell" in result.stdout
+    assert "01 RNN from scratch" in result.stdout and "03 Music generation" in result.stdout
+    assert "1.3 MyRNNCell" in result.stdout and "- Exercise 1.3 MyRNNCell: tanh is missing" in result.stdout
