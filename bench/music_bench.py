@@ -28,7 +28,7 @@ import tensorflow as tf  # noqa: E402
 from labhelpers import music, tunes  # noqa: E402
 
 BASELINE = dict(embedding_dim=256, rnn_units=1024, batch_size=8, seq_length=100, learning_rate=5e-3)
-OURS = dict(embedding_dim=64, rnn_units=512, batch_size=32, seq_length=100, learning_rate=5e-3)
+OURS = dict(embedding_dim=64, rnn_units=256, batch_size=32, seq_length=100, learning_rate=5e-3)
 
 
 def build(vocab_size, embedding_dim, rnn_units):

@@ -24,7 +24,6 @@ def test_every_stub_raises_at_its_exercise(path, monkeypatch):
     errors = [o for c in notebook.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
     reported = {m for e in errors for m in re.findall(r"Exercise ([0-9]+\.[0-9]+[a-z]?)", e.evalue)}
     assert exercises <= reported, f"no error names exercises {sorted(exercises - reported)}"
-    for error in errors:
-        assert error.ename in ("NotImplementedError", "NotAttempted", "NameError"), json.dumps(error)[:500]
-        if error.ename == "NotAttempted":
-            assert "not done yet" in error.evalue
+    # Nothing breaks before the first stub; later cells may fail on what the stubs did not compute.
+    assert errors[0].ename in ("NotImplementedError", "NotAttempted"), json.dumps(errors[0])[:500]
+    assert all("not done yet" in e.evalue for e in errors if e.ename == "NotAttempted")
