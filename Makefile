@@ -22,8 +22,10 @@ $(STAMP): pyproject.toml tools/install-mitdeeplearning.sh
 	@touch $(STAMP)
 	@echo "seqlab is installed in $(VENV)"
 
+# JupyterLab on notebooks/, printing its URL; --allow-root only where it runs as root (containers).
 lab: setup
-	$(VENV)/bin/jupyter lab --no-browser --ServerApp.root_dir=notebooks --ServerApp.port=$(PORT)
+	$(VENV)/bin/jupyter lab --no-browser --ServerApp.root_dir=notebooks --ServerApp.port=$(PORT) \
+	  $(if $(filter 0,$(shell id -u)),--allow-root)
 
 test: setup
 	LAB_QUICK=1 SEQLAB_PROGRESS=$(CURDIR)/.seqlab/test-progress.json \
