@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from labhelpers.grading import CheckFailed, Lab
+from labhelpers.grading import CheckFailed, Lab, matching_mistake
 
 lab = Lab("05", "Attention")
 
@@ -344,9 +344,11 @@ ATTENTION_MISTAKES = {
 def _diagnose_weights(found, inputs) -> str:
     """Name the mistake whose NumPy weights match `found`, if any."""
     queries, keys, values, mask = inputs
-    for problem, mistake in ATTENTION_MISTAKES.items():
-        if np.allclose(found, reference_attention(queries, keys, values, mask, **mistake)[1], atol=1e-4):
-            return problem
+    wrong = {problem: reference_attention(queries, keys, values, mask, **mistake)[1]
+             for problem, mistake in ATTENTION_MISTAKES.items()}
+    problem = matching_mistake(found, wrong)
+    if problem:
+        return problem
     scores = queries @ np.swapaxes(keys, -1, -2) / np.sqrt(keys.shape[-1])
     if any(np.allclose(found, raw, atol=1e-3) for raw in (scores, np.where(mask[:, None, :], scores, -1e9))):
         return "the weights are the raw scores: no softmax turns them into positive weights summing to 1"
