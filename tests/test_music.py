@@ -79,6 +79,11 @@ def batch_off_the_end(data, n, b):
     return np.stack([data[i:i + n] for i in s]), np.stack([np.resize(data[i + 1:i + n + 1], n) for i in s])
 
 
+def batch_scattered(data, n, b):
+    chars = np.random.choice(data, (b, n + 1))
+    return chars[:, :-1], chars[:, 1:]
+
+
 def batch_transposed(data, n, b):
     x, y = music.reference_get_batch(data, n, b)
     return x.T, y.T
@@ -95,6 +100,7 @@ def test_get_batch_accepts(capsys):
     (batch_not_random, "not random"),
     (batch_tensors, "not a NumPy array"),
     (batch_transposed, "wrong shape"),
+    (batch_scattered, "not consecutive characters"),
     (batch_off_the_end, "one character longer"),
 ])
 def test_get_batch_rejects(answer, diagnosis, rejected):
