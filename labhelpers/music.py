@@ -145,7 +145,7 @@ def check_get_batch(get_batch):
 # ---------------------------------------------------------------- 3.3 build_model
 @lab.check("3.3", "build_model")
 def check_build_model(build_model):
-    """build_model(vocab_size, embedding_dim, rnn_units) -> Embedding -> LSTM -> Dense logits."""
+    """build_model(vocab_size, embedding_dim, rnn_units, dropout) -> Embedding -> LSTM -> Dropout -> Dense logits."""
     vocab, batch, steps = 30, 3, 12
     model = build_model(vocab, 8, 16)
     tokens = np.random.default_rng(33).integers(0, vocab, size=(batch, steps))
@@ -168,7 +168,29 @@ def check_build_model(build_model):
     if "LSTM" not in kinds or "Embedding" not in kinds:
         raise CheckFailed("the model is not Embedding -> LSTM -> Dense", expected="Embedding, LSTM, Dense",
                           found=", ".join(kinds), hint="use keras.layers.Embedding, keras.layers.LSTM and keras.layers.Dense.")
-    return f"({batch}, {steps}) characters -> ({batch}, {steps}, {vocab}) logits through Embedding, LSTM, Dense"
+    _check_dropout(build_model, vocab, tokens)
+    return (f"({batch}, {steps}) characters -> ({batch}, {steps}, {vocab}) logits through Embedding, LSTM, Dense; "
+            "dropout only while training")
+
+
+def _check_dropout(build_model, vocab, tokens):
+    """With dropout=0.5 the outputs vary while training and are fixed otherwise."""
+    try:
+        model = build_model(vocab, 8, 16, dropout=0.5)
+    except TypeError as error:
+        raise CheckFailed("build_model does not take a `dropout` argument", expected="build_model(vocab_size, "
+                          "embedding_dim, rnn_units, dropout=0.0)", found=str(error),
+                          hint="add the parameter `dropout=0.0` and pass it to a keras.layers.Dropout layer.") from None
+    outputs = {mode: [keras.ops.convert_to_numpy(model(tokens, training=mode)) for _ in range(2)]
+               for mode in (True, False)}
+    if not np.allclose(*outputs[False], atol=1e-6):
+        raise CheckFailed("the model gives different outputs for the same input when not training",
+                          expected="dropout only while training", found="random outputs at inference",
+                          hint="use keras.layers.Dropout, which is active only when training=True.")
+    if np.allclose(*outputs[True], atol=1e-6):
+        raise CheckFailed("dropout=0.5 changed nothing while training", expected="random units dropped at "
+                          "each training call", found="the same outputs twice with training=True",
+                          hint="put keras.layers.Dropout(dropout) between the LSTM and the Dense layer.")
 
 
 # ---------------------------------------------------------------- 3.4 compute_loss
@@ -198,10 +220,23 @@ def check_compute_loss(compute_loss):
 
 
 # ---------------------------------------------------------------- 3.5 train_step
-def _tiny_model(vocab=20, seed=5):
+class TrainingProbe(keras.layers.Layer):
+    """Passes its input through and records the `training` flag it was called with."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.seen = []
+
+    def call(self, inputs, training=None):
+        self.seen.append(training)
+        return inputs
+
+
+def _tiny_model(vocab=20, seed=5, probe=None):
     keras.utils.set_random_seed(seed)
+    middle = [probe] if probe is not None else []
     model = keras.Sequential([keras.Input((None,)), keras.layers.Embedding(vocab, 8),
-                              keras.layers.LSTM(16, return_sequences=True), keras.layers.Dense(vocab)])
+                              keras.layers.LSTM(16, return_sequences=True), *middle, keras.layers.Dense(vocab)])
     return model
 
 
@@ -239,7 +274,13 @@ def check_train_step(train_step):
                           expected="the weights after one SGD step on the gradient of the loss",
                           found="a loss that went up" if after > before else f"weights off by up to {max(diffs):.2g}",
                           hint="take the gradient of the loss (not its negative) with respect to model.trainable_variables.")
-    return "compiled; one step equals a reference GradientTape + SGD step on the same weights"
+    probe = TrainingProbe()
+    train_step(_tiny_model(probe=probe), keras.optimizers.SGD(0.5), tf.constant(x), tf.constant(y))
+    if True not in probe.seen:
+        raise CheckFailed("the model is not called in training mode inside the step",
+                          expected="model(x, training=True)", found=f"training={probe.seen[-1] if probe.seen else None}",
+                          hint="without training=True, Keras calls the model in inference mode and dropout never acts.")
+    return "compiled, in training mode; one step equals a reference GradientTape + SGD step on the same weights"
 
 
 # ---------------------------------------------------------------- 3.6 generate_text

@@ -108,9 +108,30 @@ def test_get_batch_rejects(answer, diagnosis, rejected):
 
 
 # ---------------------------------------------------------------- 3.3 build_model
-def model_right(v, e, u):
+def model_right(v, e, u, dropout=0.0):
+    return keras.Sequential([keras.layers.Embedding(v, e), keras.layers.LSTM(u, return_sequences=True),
+                             keras.layers.Dropout(dropout), keras.layers.Dense(v)])
+
+
+def model_no_dropout_argument(v, e, u):
     return keras.Sequential([keras.layers.Embedding(v, e), keras.layers.LSTM(u, return_sequences=True),
                              keras.layers.Dense(v)])
+
+
+def model_dropout_ignored(v, e, u, dropout=0.0):
+    return model_no_dropout_argument(v, e, u)
+
+
+class AlwaysDropout(keras.layers.Layer):
+    """A wrong dropout: active at inference too."""
+
+    def call(self, inputs):
+        return keras.random.dropout(inputs, 0.5)
+
+
+def model_dropout_always(v, e, u, dropout=0.0):
+    return keras.Sequential([keras.layers.Embedding(v, e), keras.layers.LSTM(u, return_sequences=True),
+                             AlwaysDropout(), keras.layers.Dense(v)])
 
 
 def test_build_model_accepts(capsys):
@@ -128,6 +149,9 @@ def test_build_model_accepts(capsys):
                                        keras.layers.Dense(v)]), "not Embedding -> LSTM -> Dense"),
     (lambda v, e, u: keras.Sequential([keras.layers.Embedding(v, e), keras.layers.Dense(u), keras.layers.Dense(v)]),
      "ignores the first character"),
+    (model_no_dropout_argument, "does not take a `dropout` argument"),
+    (model_dropout_ignored, "changed nothing while training"),
+    (model_dropout_always, "different outputs for the same input when not training"),
 ])
 def test_build_model_rejects(answer, diagnosis, rejected):
     assert diagnosis in rejected(music.check_build_model, answer, "3.3")
@@ -158,10 +182,10 @@ def test_compute_loss_names_the_untrained_loss():
 
 
 # ---------------------------------------------------------------- 3.5 train_step
-def make_step(sign=1.0, apply=True, compiled=True, return_after=False):
+def make_step(sign=1.0, apply=True, compiled=True, return_after=False, training=True):
     def step(model, optimizer, x, y):
         with tf.GradientTape() as tape:
-            loss = music._mean_loss(y, model(x, training=True))
+            loss = music._mean_loss(y, model(x, training=training))
         grads = tape.gradient(loss, model.trainable_variables)
         if apply:
             optimizer.apply_gradients([(sign * tf.convert_to_tensor(g), v) for g, v in zip(grads, model.trainable_variables)])
@@ -180,6 +204,8 @@ def test_train_step_accepts(capsys):
     (make_step(sign=-1.0), "went up"),
     (make_step(sign=0.5), "off by up to"),
     (make_step(return_after=True), "before the step"),
+    (make_step(training=False), "not called in training mode"),
+    (make_step(training=None), "not called in training mode"),
 ])
 def test_train_step_rejects(answer, diagnosis, rejected):
     assert diagnosis in rejected(music.check_train_step, answer, "3.5")
