@@ -1,0 +1,77 @@
+"""The n-gram NBSVM of Lab 04: n-gram sets, Naive Bayes log-count ratios, the Keras model."""
+
+import numpy as np
+import pytest
+
+from labhelpers import ngrams
+from labhelpers.sentiment import Split
+
+TEXTS = ["not bad, good", "good film", "bad film", "not good, bad", "good good"]
+LABELS = np.array([1, 1, 0, 0, 1])
+
+
+@pytest.fixture(scope="module")
+def sets():
+    return ngrams.NgramSets(TEXTS, max_tokens=100)
+
+
+def vocabulary(sets):
+    return ["(padding)", *sets.vectorizer.get_vocabulary()]
+
+
+def test_ngram_sets_hold_each_distinct_unigram_and_bigram_once(sets):
+    words = vocabulary(sets)
+    found = [sorted(words[i] for i in ids) for ids in sets(TEXTS)]
+    assert found[0] == sorted(["not", "bad", "good", "not bad", "bad good"])
+    assert found[4] == sorted(["good", "good good"])  # "good" twice, counted once
+    assert all(len(set(ids)) == len(ids) and 0 not in ids for ids in sets(TEXTS))
+
+
+def test_unknown_words_map_to_unk_and_empty_text_to_nothing(sets):
+    words = vocabulary(sets)
+    unknown, empty = sets(["zorblax quintavious", ""])
+    assert [words[i] for i in unknown] == ["[UNK]"]
+    assert len(empty) == 0
+
+
+def test_log_count_ratios_match_a_hand_count(sets):
+    ids = sets(TEXTS)
+    ratios = ngrams.log_count_ratios(ids, LABELS, sets.size, alpha=1.0)
+    words = vocabulary(sets)
+    positive = np.ones(sets.size)
+    negative = np.ones(sets.size)
+    for row, label in zip(ids, LABELS):
+        (positive if label else negative)[row] += 1
+    expected = np.log(positive / positive.sum()) - np.log(negative / negative.sum())
+    assert ratios[0] == 0.0
+    np.testing.assert_allclose(ratios[1:], expected[1:], rtol=1e-5)
+    assert ratios[words.index("good film")] > 0 > ratios[words.index("bad film")]
+
+
+def test_untrained_model_with_unit_weights_is_naive_bayes(sets):
+    ids = sets(TEXTS)
+    ratios = ngrams.log_count_ratios(ids, LABELS, sets.size)
+    model = ngrams.build_nbsvm(ratios, initial_weight=1.0)
+    batch = next(iter(ngrams.dataset(ids, LABELS, batch_size=len(TEXTS))))[0]
+    logits = np.log(np.ravel(model.predict(batch, verbose=0)))
+    logits -= np.log1p(-np.exp(logits))  # back from probabilities to log-odds
+    np.testing.assert_allclose(logits, [ratios[row].sum() for row in ids], atol=1e-4)
+
+
+def test_batches_are_padded_with_zeros_to_their_longest_text(sets):
+    ids = sets(TEXTS)
+    padded, labels = next(iter(ngrams.dataset(ids, LABELS, batch_size=2)))
+    assert padded.shape == (2, max(len(ids[0]), len(ids[1])))
+    assert list(np.asarray(padded)[1][len(ids[1]):]) == [0] * (padded.shape[1] - len(ids[1]))
+    assert list(np.asarray(labels)) == [1.0, 1.0]
+
+
+def test_training_learns_the_toy_task_and_scores_any_text(capsys):
+    splits = {name: Split(np.array(TEXTS * 4), np.tile(LABELS, 4)) for name in ("train", "val", "test")}
+    model, sets, _ = ngrams.train_nbsvm(splits, max_tokens=100, max_epochs=3, learning_rate=0.05)
+    scores = ngrams.score_texts(model, sets, ["good film", "bad film", "", "zorblax"])
+    assert scores[0] > 0.5 > scores[1]
+    assert scores.shape == (4,) and np.all((scores >= 0) & (scores <= 1))
+    ngrams.show_strongest(sets, model, count=2)
+    table = capsys.readouterr().out
+    assert "towards positive" in table and "good" in table
