@@ -175,30 +175,35 @@ def load_dates(train_size: int, test_size: int, seed: int = 0) -> DateData:
 
 
 def length_batches(sources, previous, targets, batch_size: int, seed: int = 0):
-    """A tf.data.Dataset of ((sources, previous), targets) batches of similar source lengths.
+    """A tf.data.Dataset of ((sources, previous), targets) batches of similar lengths, padding trimmed.
 
-    Each epoch shuffles the examples, sorts them by length within chunks of 20 batches, and
-    trims every batch's padding to its own longest source: the LSTM then runs about as many steps
-    as there are characters, instead of the longest source's length for every batch.
+    The examples are shuffled, then sorted by target length and source length within chunks of
+    20 batches, and the batches are shuffled. Each batch is trimmed to its longest source, and the
+    decoder inputs and targets to its longest target plus one padding character (the decoder
+    learns to write it after the last date: "done"). The LSTMs then run about as many steps as
+    there are characters, instead of the longest source's and target's lengths for every batch.
     """
     import tensorflow as tf
 
-    lengths = (np.asarray(sources) != 0).sum(axis=1)
+    source_lengths = (np.asarray(sources) != 0).sum(axis=1)
+    target_lengths = (np.asarray(targets) != 0).sum(axis=1)
     rng = np.random.default_rng(seed)
     chunk = 20 * batch_size
 
     def batches():
-        order = rng.permutation(len(lengths))
-        chunks = [sorted(order[i : i + chunk], key=lambda n: lengths[n]) for i in range(0, len(order), chunk)]
+        order = rng.permutation(len(source_lengths))
+        chunks = [sorted(order[i : i + chunk], key=lambda n: (target_lengths[n], source_lengths[n]))
+                  for i in range(0, len(order), chunk)]
         indices = [np.array(c[i : i + batch_size]) for c in chunks for i in range(0, len(c), batch_size)]
         for batch in (indices[k] for k in rng.permutation(len(indices))):
-            width = lengths[batch].max()
-            yield (sources[batch, :width], previous[batch]), targets[batch]
+            width = source_lengths[batch].max()
+            steps = min(target_lengths[batch].max() + 1, targets.shape[1])
+            yield (sources[batch, :width], previous[batch, :steps]), targets[batch, :steps]
 
     spec = tf.TensorSpec((None, None), tf.int32)
-    count = sum(-(-min(chunk, len(lengths) - i) // batch_size) for i in range(0, len(lengths), chunk))
+    count = sum(-(-min(chunk, len(source_lengths) - i) // batch_size) for i in range(0, len(source_lengths), chunk))
     dataset = tf.data.Dataset.from_generator(batches, output_signature=((spec, spec), spec))
-    return dataset.apply(tf.data.experimental.assert_cardinality(count))
+    return dataset.apply(tf.data.experimental.assert_cardinality(count)).prefetch(2)
 
 
 # ----------------------------------------------------------------------------- pictures

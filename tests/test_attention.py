@@ -108,17 +108,22 @@ def test_accuracy_by_length_buckets():
 def test_length_batches_cover_every_example_once_with_trimmed_padding():
     data = attention.load_dates(300, 10, seed=2)
     sources, targets = data.arrays("train")
-    previous = np.arange(len(targets))[:, None] * np.ones((1, 3), dtype="int32")  # row ids
+    previous = np.arange(len(targets))[:, None] * np.ones((1, targets.shape[1]), dtype="int32")  # row ids
     batches = attention.length_batches(sources, previous, targets, batch_size=32, seed=0)
-    seen = []
+    seen, steps_seen = [], set()
     for (source_batch, previous_batch), target_batch in batches:
         rows = previous_batch.numpy()[:, 0]
         width = (sources[rows] != 0).sum(axis=1).max()
+        steps = (targets[rows] != 0).sum(axis=1).max() + 1  # the longest target and one padding
         assert source_batch.shape == (len(rows), width)
         assert np.array_equal(source_batch.numpy(), sources[rows, :width])
-        assert np.array_equal(target_batch.numpy(), targets[rows])
+        assert np.array_equal(target_batch.numpy(), targets[rows, :steps])
+        assert np.array_equal(previous_batch.numpy(), previous[rows, :steps])
+        assert not targets[rows, steps:].any()  # only padding was trimmed
         seen += rows.tolist()
+        steps_seen.add(steps)
     assert sorted(seen) == list(range(300)) and batches.cardinality().numpy() == 10
+    assert steps_seen == {11, 22, 33}  # one, two or three dates, sorted apart
 
 
 def test_plots_have_titles_and_labels():
