@@ -15,19 +15,7 @@ import tensorflow as tf
 from keras import layers
 
 from labhelpers import attention
-from labhelpers.grading import CheckFailed, NotAttempted
-
-
-@pytest.fixture(autouse=True)
-def progress_file(monkeypatch, tmp_path):
-    monkeypatch.setenv("SEQLAB_PROGRESS", str(tmp_path / "p.json"))
-
-
-def rejected(check, answer) -> str:
-    """The message of the CheckFailed that `check` raises for `answer`."""
-    with pytest.raises(CheckFailed) as failure:
-        check(answer)
-    return str(failure.value)
+from labhelpers.grading import NotAttempted
 
 
 # ----------------------------------------------------------------------------- the date task
@@ -159,8 +147,8 @@ def in_place(targets, start_id):
     (lambda t, s: np.concatenate([np.full((len(t), 1), s), t], 1), "wrong shape"),
     (in_place, "changed the targets"),
 ])
-def test_decoder_inputs_names_wrong_answers(answer, diagnosis):
-    assert diagnosis in rejected(attention.check_make_decoder_inputs, answer)
+def test_decoder_inputs_names_wrong_answers(answer, diagnosis, rejected):
+    assert diagnosis in rejected(attention.check_make_decoder_inputs, answer, "5.2")
 
 
 # ----------------------------------------------------------------------------- 5.4 attention
@@ -244,8 +232,8 @@ def not_done(queries, keys, values, mask):
     (elementwise, "matrix product"),
     (lambda *a: tf_attention(*a)[0], "return two things"),
 ])
-def test_attention_names_wrong_answers(answer, diagnosis):
-    assert diagnosis in rejected(attention.check_scaled_dot_product_attention, answer)
+def test_attention_names_wrong_answers(answer, diagnosis, rejected):
+    assert diagnosis in rejected(attention.check_scaled_dot_product_attention, answer, "5.4")
 
 
 def test_attention_not_attempted_is_reported_as_such():
@@ -298,8 +286,8 @@ def test_luong_accepts_right_answers(capsys):
     (make_luong(attend=lambda *a: tf_attention(*a, scale=False)), "not your scaled_dot_product_attention"),
     (SwappedLuong, "decoder states are the queries"),
 ])
-def test_luong_names_wrong_answers(answer, diagnosis):
-    assert diagnosis in rejected(attention.check_luong_attention, answer)
+def test_luong_names_wrong_answers(answer, diagnosis, rejected):
+    assert diagnosis in rejected(attention.check_luong_attention, answer, "5.5")
 
 
 class PaddingLeak(make_luong()):
@@ -310,5 +298,5 @@ class PaddingLeak(make_luong()):
         return tf.tanh(states + tf.reduce_mean(encoder_states, axis=1, keepdims=True)), weights
 
 
-def test_luong_rejects_output_that_reads_padding():
-    assert "padded positions" in rejected(attention.check_luong_attention, PaddingLeak)
+def test_luong_rejects_output_that_reads_padding(rejected):
+    assert "padded positions" in rejected(attention.check_luong_attention, PaddingLeak, "5.5")

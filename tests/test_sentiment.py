@@ -9,11 +9,6 @@ from keras import layers  # noqa: E402
 from labhelpers import sentiment  # noqa: E402
 
 
-@pytest.fixture(autouse=True)
-def progress_file(monkeypatch, tmp_path):
-    monkeypatch.setenv("SEQLAB_PROGRESS", str(tmp_path / "p.json"))
-
-
 def names_all(message, *words):
     """Assert that a check's failure message names every word of the diagnosis."""
     for word in words:
