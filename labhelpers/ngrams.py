@@ -56,7 +56,8 @@ def dataset(id_sets: list[np.ndarray], labels, batch_size: int, shuffle: bool = 
 
 
 def build_nbsvm(ratios: np.ndarray, initial_weight: float = 0.2):
-    """p = sigmoid(sum_i w_i r_i + b) over the text's n-grams i: r is fixed, w starts equal for all."""
+    """p = sigmoid(a * sum_i w_i r_i + b) over the text's n-grams i: r is fixed, w starts equal for all,
+    the scale a starts at 1."""
     import keras
     from keras import layers, ops
 
@@ -66,8 +67,7 @@ def build_nbsvm(ratios: np.ndarray, initial_weight: float = 0.2):
     fixed = layers.Embedding(len(ratios), 1, embeddings_initializer=keras.initializers.Constant(ratios[:, None]),
                              trainable=False, name="log_count_ratios")(ids)
     evidence = ops.sum(weights * fixed, axis=1)  # padding has r = 0, so it adds nothing
-    probability = layers.Dense(1, activation="sigmoid", kernel_initializer="ones", trainable=True,
-                               name="bias")(evidence)
+    probability = layers.Dense(1, activation="sigmoid", kernel_initializer="ones", name="scale_and_bias")(evidence)
     return keras.Model(ids, probability, name="nbsvm")
 
 
