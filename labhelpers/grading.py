@@ -1,34 +1,56 @@
-"""The check framework: one PASS line or one clear CheckFailed per exercise.
+"""The check framework: every exercise is checked by a probe and a judge.
 
-A lab module declares its exercises with a `Lab` and writes one check per exercise:
+A lab's checks module declares each exercise with three plain functions:
 
-    lab = Lab("01", "RNN from scratch")
+    lab = Lab("01")
 
-    @lab.check("1.3", "MyRNNCell")
-    def check_my_rnn_cell(cell_class):
-        ...                                   # raise CheckFailed(...) on a wrong answer
-        return "matches keras SimpleRNN ..."  # what was verified, for the PASS line
+    def draw(rng):                      # the inputs: plain data drawn from a NumPy Generator
+        return {"x": rng.normal(size=(3, 4))}
 
-The decorator prints the PASS line, turns any exception from the learner's code into a
-one-paragraph CheckFailed, and records every result in the progress file. This module
-knows nothing of any particular lab.
+    def probe(answer, inputs):          # runs the learner's code on the inputs, returns plain data
+        return {"y": answer(inputs["x"])}
+
+    def judge(inputs, data):            # decides from the data alone; raises CheckFailed
+        ...
+        return "matches ..."            # what was verified, for the PASS line
+
+    check_answer = lab.exercise("1.2", draw=draw, probe=probe, judge=judge)
+
+`check_answer(answer)` is what a notebook calls. In a learner's notebook the probe and the judge
+both run in the kernel: one PASS line, or one CheckFailed (expected, found, hint), recorded in the
+progress file. Under `python -m labhelpers grade` the kernel runs only the probe, on inputs the
+grader drew from a seed the kernel never sees, and hands back its data as a file in the sandbox's
+scratch folder (`SEQLAB_PROBE_DIR`); the grader's own process judges it. The probe's data is
+all a judge trusts, and a judge passes only what the learner's code computed on those inputs.
+
+Probe data travels as `pack`/`unpack` archives (JSON plus NumPy arrays, never pickle), in both
+modes, so a judge sees the same data in a notebook and in the grader. Results travel as `Result`
+records. This module knows nothing of any particular lab.
 """
 
 from __future__ import annotations
 
-import functools
+import io
 import json
 import os
 import sys
 import tempfile
 import time
 import traceback
-from dataclasses import dataclass, field
+import zlib
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from labhelpers import exercises as registry
 
 LABS: dict[str, "Lab"] = {}
 
 PASSED, FAILED, NOT_TRIED = "passed", "failed", "not tried"
+PROBE_DIR_ENV = "SEQLAB_PROBE_DIR"  # set by the grader in a sandboxed kernel: probe only, no verdict
+MAX_PACKED_BYTES = 64 * 2**20  # a probe's data larger than this is refused
 
 # Exceptions whose cause is well known get a hint of their own.
 _KNOWN_MISTAKES = {
@@ -64,23 +86,136 @@ class CheckFailed(AssertionError):
             parts.append(f"Hint: {self.hint}")
         return " ".join(parts)
 
+    def message(self) -> str:
+        """The message without the exercise label (the gradebook has a column for that)."""
+        exercise, self.exercise = self.exercise, None
+        try:
+            return str(self)
+        finally:
+            self.exercise = exercise
+
+    def _render_traceback_(self):
+        """What IPython shows instead of a traceback: one box, nothing of labhelpers' source."""
+        title = f"Exercise {self.exercise}: " if self.exercise else ""
+        lines = [f"{type(self).__name__}: {title}{self.problem}"]
+        for label, value in (("Expected", self.expected), ("Found", self.found), ("Hint", self.hint)):
+            if value is not None:
+                lines.append(f"  {label + ':':9} {value}")
+        return lines
+
 
 class NotAttempted(CheckFailed):
     """The learner's code still raises the NotImplementedError stub."""
 
 
+@dataclass
+class Result:
+    """The structured record of one check: what the progress file, `status` and `grade` keep."""
+
+    lab: str
+    exercise: str
+    name: str
+    status: str  # PASSED, FAILED or NOT_TRIED
+    message: str  # what was verified, or the failure message without the exercise label
+
+    @property
+    def label(self) -> str:
+        return f"{self.exercise} {self.name}"
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+# ---------------------------------------------------------------- plain data across the channel
+
+
+def plain(value, depth: int = 0):
+    """The learner's value as plain data: numbers, strings, lists, dicts and NumPy arrays.
+
+    Tensors and Keras variables become arrays; anything else becomes a description
+    {"__object__": "TypeName: repr"} that a judge can report as what it found.
+    """
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, np.generic):
+        return value.item()
+    if depth > 8:
+        return {"__object__": "nested too deeply"}
+    if isinstance(value, dict):
+        return {str(k): plain(v, depth + 1) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [plain(v, depth + 1) for v in value]
+    if isinstance(value, np.ndarray) or hasattr(value, "numpy") or hasattr(value, "__array__"):
+        try:
+            array = np.asarray(value.numpy() if hasattr(value, "numpy") else value)
+        except Exception:  # a learner's object that claims to be an array and is not
+            array = None
+        if array is not None and array.dtype != object:
+            return array
+    return {"__object__": f"{type(value).__name__}: {_short(repr(value), 120)}"}
+
+
+def _encode(value, arrays: dict):
+    if isinstance(value, np.ndarray):
+        key = f"a{len(arrays)}"
+        arrays[key] = value
+        return {"__array__": key}
+    if isinstance(value, dict):
+        return {k: _encode(v, arrays) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_encode(v, arrays) for v in value]
+    return value
+
+
+def _decode(value, arrays):
+    if isinstance(value, dict):
+        if set(value) == {"__array__"}:
+            return arrays[value["__array__"]]
+        return {k: _decode(v, arrays) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_decode(v, arrays) for v in value]
+    return value
+
+
+def pack(tree) -> bytes:
+    """Plain data as bytes: an .npz holding the arrays and the JSON of the rest (no pickle)."""
+    arrays: dict[str, np.ndarray] = {}
+    document = json.dumps(_encode(plain(tree), arrays)).encode()
+    buffer = io.BytesIO()
+    np.savez(buffer, __tree__=np.frombuffer(document, dtype=np.uint8), **arrays)
+    return buffer.getvalue()
+
+
+def unpack(data: bytes):
+    """The plain data `pack` wrote; refuses pickled objects and oversized archives."""
+    if len(data) > MAX_PACKED_BYTES:
+        raise ValueError(f"probe data of {len(data)} bytes is over the {MAX_PACKED_BYTES} limit")
+    with np.load(io.BytesIO(data), allow_pickle=False) as archive:
+        arrays = {key: archive[key] for key in archive.files}
+    tree = json.loads(arrays.pop("__tree__").tobytes().decode())
+    return _decode(tree, arrays)
+
+
+def write_atomically(path: Path, data: bytes) -> None:
+    path = Path(path)
+    with tempfile.NamedTemporaryFile("wb", dir=path.parent, delete=False, suffix=".tmp") as tmp:
+        tmp.write(data)
+    os.replace(tmp.name, path)
+
+
+# ---------------------------------------------------------------- the learner's exceptions
+
+
 def _is_learner_frame(filename: str) -> bool:
-    """True for code a learner wrote: a notebook cell or a file outside the libraries."""
-    path = os.path.abspath(filename)
-    if "ipykernel_" in path or filename.startswith("<ipython-input"):
+    """True for code a learner wrote: a notebook cell, or a .py file outside Python and labhelpers."""
+    if "ipykernel_" in filename or filename.startswith("<ipython-input"):
         return True
-    library_roots = [os.path.dirname(os.__file__), str(Path(__file__).parent)]
-    return not (
-        "site-packages" in path
-        or "dist-packages" in path
-        or filename.startswith("<")
-        or any(path.startswith(root) for root in library_roots)
-    )
+    if not os.path.isabs(filename) or not filename.endswith(".py"):
+        return False  # <frozen ...>, compiled extensions such as numpy's mtrand.pyx
+    path = os.path.realpath(filename)
+    libraries = {sys.prefix, sys.base_prefix, sys.exec_prefix, str(Path(__file__).resolve().parent)}
+    return not ("site-packages" in path or "dist-packages" in path
+                or any(path.startswith(os.path.realpath(root) + os.sep) for root in libraries))
 
 
 def _short(text: str, limit: int = 300) -> str:
@@ -88,68 +223,232 @@ def _short(text: str, limit: int = 300) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-def describe_learner_error(error: BaseException, hints: dict[str, str] | None = None) -> CheckFailed:
-    """Turn an exception raised while running the learner's code into a CheckFailed.
-
-    `hints` maps a fragment of an error message to a hint, on top of the common ones.
-    """
+def error_record(error: BaseException) -> dict:
+    """An exception from the learner's code as plain data: its type, message and the learner's line."""
     frames = [f for f in traceback.extract_tb(error.__traceback__) if _is_learner_frame(f.filename)]
-    where = f" in `{frames[-1].name}` at line {frames[-1].lineno} of your cell" if frames else ""
-    name = type(error).__name__
-    if isinstance(error, NotImplementedError):
+    where = ""
+    if frames:
+        frame = frames[-1]
+        in_cell = "ipykernel_" in frame.filename or frame.filename.startswith("<ipython-input")
+        place = "your cell" if in_cell else os.path.basename(frame.filename)
+        where = f"in `{frame.name}` at line {frame.lineno} of {place}"
+    return {"type": type(error).__name__, "message": _short(error, 400), "where": where,
+            "stub": isinstance(error, NotImplementedError)}
+
+
+def describe_error(record: dict, hints: dict[str, str] | None = None) -> CheckFailed:
+    """The CheckFailed for an exception the learner's code raised (an `error_record`)."""
+    where = f" {record['where']}" if record.get("where") else ""
+    if record.get("stub"):
         return NotAttempted(
             f"not done yet: your code{where} still raises NotImplementedError.",
             hint="replace the `raise NotImplementedError(...)` line with your answer, run "
             "that cell, then run this check again.",
         )
-    message = _short(error)
+    message = _short(record.get("message", ""))
     known = {**_KNOWN_MISTAKES, **(hints or {})}
     hint = next((h for key, h in known.items() if key in message), None)
     return CheckFailed(
-        f"your code{where} raised {name}: {message}",
+        f"your code{where} raised {record.get('type', 'an error')}: {message}",
         hint=hint or "run your cell on a small input by hand to reproduce the error, fix it, "
         "then run the check again.",
     )
 
 
+def describe_learner_error(error: BaseException, hints: dict[str, str] | None = None) -> CheckFailed:
+    """The CheckFailed for an exception raised while running the learner's code."""
+    return describe_error(error_record(error), hints)
+
+
+class LearnerError(Exception):
+    """Raised by `attempt` inside a probe: the learner's code failed; carries its error record."""
+
+    def __init__(self, record: dict):
+        super().__init__(record.get("message", ""))
+        self.record = record
+
+
+def attempt(function, *args, **kwargs):
+    """Call the learner's code from a probe; an exception it raises stops the probe as a LearnerError.
+
+    Use it where the probe itself also calls library code, so that an error in the probe's own
+    plumbing is not blamed on the learner.
+    """
+    try:
+        return function(*args, **kwargs)
+    except Exception as error:
+        raise LearnerError(error_record(error)) from None
+
+
+def errors_in(data) -> dict | None:
+    """The error record a probe's data carries at its top level, if any."""
+    return data.get("__error__") if isinstance(data, dict) else None
+
+
+# ---------------------------------------------------------------- judges' helpers
+
+
+def found_as_array(value, what: str, expected: str, hint: str, dtype="float64") -> np.ndarray:
+    """A judged value as an array, or a CheckFailed saying what was expected and what came back."""
+    if isinstance(value, dict) and "__object__" in value:
+        raise CheckFailed(f"{what} is not an array", expected=expected, found=value["__object__"], hint=hint)
+    try:
+        return np.asarray(value, dtype=dtype)
+    except (TypeError, ValueError):
+        raise CheckFailed(f"{what} is not an array of numbers", expected=expected,
+                          found=_short(repr(value), 120), hint=hint) from None
+
+
+def matching_mistake(found, mistakes: dict, atol: float = 1e-4):
+    """The name of the first wrong variant whose value `found` equals (within atol), else None.
+
+    `mistakes` maps a description of a common wrong answer to what that answer computes.
+    """
+    found = np.asarray(found, dtype="float64")
+    for name, wrong in mistakes.items():
+        wrong = np.asarray(wrong, dtype="float64")
+        if wrong.shape == found.shape and np.allclose(found, wrong, atol=atol, rtol=1e-3):
+            return name
+    return None
+
+
+# ---------------------------------------------------------------- exercises and labs
+
+
+def learner_seed(exercise_id: str) -> int:
+    """The fixed seed of a learner's own check: the same inputs, and so the same messages, each run."""
+    return zlib.crc32(exercise_id.encode())
+
+
+@dataclass
+class Exercise:
+    """One exercise: how to draw its inputs, probe the learner's answer, and judge the data."""
+
+    lab: "Lab"
+    id: str
+    name: str
+    draw: Callable[[np.random.Generator], dict]
+    probe: Callable[..., dict]
+    judge: Callable[[dict, dict], str]
+    hints: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def label(self) -> str:
+        return f"{self.id} {self.name}"
+
+    def inputs(self, seed: int) -> dict:
+        """The plain inputs for one run of the probe, drawn from `seed`."""
+        return unpack(pack(self.draw(np.random.default_rng(seed))))
+
+    def collect(self, answers: tuple, inputs: dict) -> bytes:
+        """Run the probe on the learner's answers: its data, or the learner's error, packed."""
+        __tracebackhide__ = True  # noqa: F841
+        try:
+            data = self.probe(*answers, inputs)
+        except LearnerError as error:
+            data = {"__error__": error.record}
+        except Exception as error:  # the learner's code raised while the probe called it
+            data = {"__error__": error_record(error)}
+        try:
+            return pack(data)
+        except (TypeError, ValueError) as error:  # a learner's value that is not plain data
+            return pack({"__error__": {"type": "TypeError", "where": "", "stub": False,
+                                       "message": f"the check could not read what your code returned: {error}"}})
+
+    def decide(self, inputs: dict, packed: bytes) -> Result:
+        """Judge packed probe data. Never raises: any problem becomes a failed Result."""
+        return self._result(*self.verdict(inputs, packed))
+
+    def _result(self, verified: str, failure: CheckFailed | None) -> Result:
+        if failure is None:
+            return Result(self.lab.number, self.id, self.name, PASSED, verified)
+        status = NOT_TRIED if isinstance(failure, NotAttempted) else FAILED
+        return Result(self.lab.number, self.id, self.name, status, failure.message())
+
+    def verdict(self, inputs: dict, packed: bytes) -> tuple[str, CheckFailed | None]:
+        """(what was verified, None) when the data passes, else ("", the labelled CheckFailed)."""
+        try:
+            data = unpack(packed)
+            error = errors_in(data)
+            if error:
+                raise describe_error(error, self.hints)
+            return str(self.judge(inputs, data)), None
+        except CheckFailed as failed:
+            failure = failed
+        except Exception as error:  # data the judge could not read: report it, never crash
+            failure = CheckFailed("the check could not make sense of what your code returned",
+                                  found=f"{type(error).__name__}: {_short(error, 200)}",
+                                  hint="compare the type and shape of what you return with the "
+                                  "exercise's description.")
+        failure.exercise = self.label
+        return "", failure
+
+    def check(self, *answers):
+        """What a notebook's check cell calls: judge here, or hand the data to the grader."""
+        __tracebackhide__ = True  # noqa: F841 (IPython and pytest hide this frame)
+        probe_dir = os.environ.get(PROBE_DIR_ENV)
+        if probe_dir:
+            return self._probe_for_grader(Path(probe_dir), answers)
+        inputs = self.inputs(learner_seed(self.id))
+        verified, failure = self.verdict(inputs, self.collect(answers, inputs))
+        record(self._result(verified, failure))
+        if failure is None:
+            print(f"PASS {self.label}: {verified}")
+            return None
+        raise failure from None
+
+    def _probe_for_grader(self, folder: Path, answers: tuple) -> None:
+        """Under `grade`: read the grader's inputs, write the probe's data, decide nothing."""
+        source = folder / f"{self.id}.in"
+        if not source.exists():
+            print(f"{self.label}: no inputs from the grader")
+            return
+        write_atomically(folder / f"{self.id}.out", self.collect(answers, unpack(source.read_bytes())))
+        print(f"{self.label}: answer collected for grading")
+
+
 @dataclass
 class Lab:
-    """A lab's exercises and the checks that grade them."""
+    """A lab's exercises; their numbers and names come from `labhelpers.exercises`."""
 
     number: str
-    title: str
-    exercises: dict[str, str] = field(default_factory=dict)
+    title: str | None = None
+    exercises: dict[str, Exercise] = field(default_factory=dict)
 
     def __post_init__(self):
+        if self.title is None:
+            self.title = registry.LABS[self.number][0]
         LABS[self.number] = self
 
-    def check(self, exercise_id: str, name: str, hints: dict[str, str] | None = None):
-        """Decorate a check function for one exercise; `hints` as in describe_learner_error."""
-        self.exercises[exercise_id] = name
-        label = f"{exercise_id} {name}"
+    def exercise(self, exercise_id: str, *, draw, probe, judge, name: str | None = None, hints=None):
+        """Declare an exercise; returns the check function its notebook calls."""
+        declared = registry.LABS.get(self.number, ("", {}))[1]
+        name = name or declared.get(exercise_id)
+        if name is None:
+            raise KeyError(f"exercise {exercise_id} is not in labhelpers/exercises.py for lab {self.number}")
+        exercise = Exercise(self, exercise_id, name, draw, probe, judge, dict(hints or {}))
+        self.exercises[exercise_id] = exercise
 
-        def decorate(check_fn):
-            @functools.wraps(check_fn)
-            def run_check(*args, **kwargs):
-                __tracebackhide__ = True  # noqa: F841 (IPython and pytest hide this frame)
-                try:
-                    verified = check_fn(*args, **kwargs)
-                except CheckFailed as failure:
-                    failed = failure
-                except Exception as error:  # the learner's code raised
-                    failed = describe_learner_error(error, hints)
-                else:
-                    record(self, exercise_id, PASSED, verified)
-                    print(f"PASS {label}: {verified}")
-                    return None
-                failed.exercise = label
-                status = NOT_TRIED if isinstance(failed, NotAttempted) else FAILED
-                record(self, exercise_id, status, str(failed))
-                raise failed from None
+        def check(*answers):
+            __tracebackhide__ = True  # noqa: F841
+            return exercise.check(*answers)
 
-            return run_check
+        check.__name__ = check.__qualname__ = f"check_{name}"
+        check.__doc__ = f"Check exercise {exercise.label}: PASS, or a CheckFailed that says what to fix."
+        check.exercise = exercise
+        return check
 
-        return decorate
+
+def find_exercise(exercise_id: str) -> Exercise:
+    """A declared exercise by its number, importing its lab's checks if needed."""
+    import importlib
+
+    lab = registry.lab_of(exercise_id)
+    importlib.import_module(f"labhelpers.checks.{registry.MODULES[lab]}")
+    return LABS[lab].exercises[exercise_id]
+
+
+# ---------------------------------------------------------------- progress and status
 
 
 def progress_path() -> Path:
@@ -166,32 +465,30 @@ def load_progress(path: Path | None = None) -> dict:
         return {}
 
 
-def record(lab: Lab, exercise_id: str, status: str, detail: str) -> None:
+def record(result: Result) -> None:
     """Store one result; a progress file that cannot be written never fails a check."""
     path = progress_path()
     progress = load_progress(path)
-    entry = {"status": status, "detail": _short(detail, 500), "last_run": time.strftime("%Y-%m-%d %H:%M")}
-    progress.setdefault(lab.number, {})[exercise_id] = entry
+    entry = {"status": result.status, "detail": _short(result.message, 500),
+             "last_run": time.strftime("%Y-%m-%d %H:%M")}
+    progress.setdefault(result.lab, {})[result.exercise] = entry
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile("w", dir=path.parent, delete=False, suffix=".tmp") as tmp:
-            json.dump(progress, tmp, indent=1, sort_keys=True)
-        os.replace(tmp.name, path)
+        write_atomically(path, json.dumps(progress, indent=1, sort_keys=True).encode())
     except OSError as error:
         print(f"(progress not saved to {path}: {error})", file=sys.stderr)
 
 
-def status_rows(labs: dict[str, Lab], progress: dict) -> list[tuple[str, str, str, str]]:
-    """(lab, exercise, status, last run) for every declared exercise."""
+def status_rows(progress: dict, labs: dict | None = None) -> list[tuple[str, str, str, str]]:
+    """(lab, exercise, status, last run) for every exercise of `labhelpers.exercises`."""
+    labs = registry.LABS if labs is None else labs
     rows = []
     for number in sorted(labs):
-        lab = labs[number]
-        for exercise_id, name in lab.exercises.items():
+        title, names = labs[number]
+        for exercise_id, name in names.items():
             entry = progress.get(number, {}).get(exercise_id, {})
-            rows.append(
-                (f"{number} {lab.title}", f"{exercise_id} {name}",
-                 entry.get("status", NOT_TRIED), entry.get("last_run", "-"))
-            )
+            rows.append((f"{number} {title}", f"{exercise_id} {name}",
+                         entry.get("status", NOT_TRIED), entry.get("last_run", "-")))
     return rows
 
 
@@ -199,18 +496,3 @@ def format_table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> str:
     widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
     line = lambda row: "  ".join(str(c).ljust(w) for c, w in zip(row, widths)).rstrip()  # noqa: E731
     return "\n".join([line(header), line(tuple("-" * w for w in widths)), *map(line, rows)])
-
-
-def matching_mistake(found, mistakes: dict, atol: float = 1e-4):
-    """The name of the first wrong variant whose value `found` equals (within atol), else None.
-
-    `mistakes` maps a description of a common wrong answer to what that answer computes.
-    """
-    import numpy as np
-
-    found = np.asarray(found, dtype="float64")
-    for name, wrong in mistakes.items():
-        wrong = np.asarray(wrong, dtype="float64")
-        if wrong.shape == found.shape and np.allclose(found, wrong, atol=atol, rtol=1e-3):
-            return name
-    return None

@@ -1,0 +1,51 @@
+"""Every lab's exercises, by number: the one list that `status`, the checks and the grader share.
+
+It imports nothing heavy, so `python -m labhelpers status` prints its table without starting
+TensorFlow. tests/test_exercises.py asserts that it equals the `### Exercise N.M: name`
+headings of the solution notebooks and the exercises the lab modules declare.
+"""
+
+LABS: dict[str, tuple[str, dict[str, str]]] = {
+    "01": ("RNN from scratch", {
+        "1.2": "rnn_step",
+        "1.3": "MyRNNCell",
+        "1.4": "unrolled_loss",
+        "1.5a": "build_vocabulary",
+        "1.5b": "one_hot",
+        "1.7": "build_next_word_model",
+    }),
+    "02": ("BPTT and LSTM", {
+        "2.1": "hidden_state_gradients",
+        "2.2": "clip_gradients",
+        "2.4": "MyLSTMCell",
+    }),
+    "03": ("Music generation", {
+        "3.1": "vectorize_string",
+        "3.2": "get_batch",
+        "3.3": "build_model",
+        "3.4": "compute_loss",
+        "3.5": "train_step",
+        "3.6": "generate_text",
+    }),
+    "04": ("Sentiment", {
+        "4.1": "make_vectorizer",
+        "4.2": "build_lstm_classifier",
+        "4.3": "build_bidirectional_classifier",
+        "4.4": "train_with_early_stopping",
+        "4.5": "evaluate_predictions",
+    }),
+    "05": ("Attention", {
+        "5.2": "make_decoder_inputs",
+        "5.4": "scaled_dot_product_attention",
+        "5.5": "LuongAttention",
+    }),
+}
+
+
+# The learner module of each lab (labhelpers/<module>.py) and its checks (labhelpers/checks/<module>/).
+MODULES = {"01": "rnn", "02": "lstm", "03": "music", "04": "sentiment", "05": "attention"}
+
+
+def lab_of(exercise_id: str) -> str:
+    """The lab number an exercise belongs to ("1.5a" -> "01")."""
+    return f"{int(exercise_id.split('.')[0]):02d}"

@@ -1,0 +1,55 @@
+"""Mutation tables: wrong and right answers to every exercise, written as students write them.
+
+Each lab has a module here (`tests/mutations/<module>.py`, e.g. rnn.py) that defines
+
+    WRONG = [Wrong("1.2", "tanh is missing", lambda: (rnn_step_without_tanh,), r"tanh"), ...]
+    RIGHT = [Right("1.2", "looped over rows", lambda: (rnn_step_rows,)), ...]
+
+`answer` is a function returning the arguments to pass to the exercise's check function, built
+fresh on each call (so a Keras class or model is new each time). `names` is a regular expression
+that the rejection message must match (searched, case-insensitive): it says which property failed
+or which mistake it was; None when the check cannot single the mistake out (the message must
+still say what differs; such rows count as rejected but not named).
+
+tests/test_mutations.py runs every row; bench/check_mutations.py prints, per exercise, wrong
+rejected / total, right accepted / total and named / rejected.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+MODULES = ["rnn", "lstm", "music", "sentiment", "attention"]
+
+
+@dataclass
+class Wrong:
+    exercise: str  # "1.2"
+    mistake: str  # what the student got wrong, in a few words
+    answer: Callable[[], tuple]  # the arguments for the check function
+    names: str | None  # regex the rejection message must match; None if it cannot be singled out
+
+
+@dataclass
+class Right:
+    exercise: str
+    style: str  # how this right answer differs from the others
+    answer: Callable[[], tuple]
+
+
+def tables():
+    """(WRONG, RIGHT) of every lab whose table exists."""
+    import importlib
+
+    wrong, right = [], []
+    for module in MODULES:
+        try:
+            table = importlib.import_module(f"mutations.{module}")
+        except ModuleNotFoundError as error:
+            if error.name != f"mutations.{module}":
+                raise
+            continue
+        wrong += table.WRONG
+        right += table.RIGHT
+    return wrong, right
