@@ -3,33 +3,20 @@
 from __future__ import annotations
 
 import argparse
-import importlib
 import os
-import pkgutil
 import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def load_labs():
-    """Import every module of labhelpers, so that each lab module declares its exercises."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    from labhelpers import grading
-
-    for module in pkgutil.iter_modules([str(Path(__file__).parent)]):
-        if not module.name.startswith("_"):
-            importlib.import_module(f"labhelpers.{module.name}")
-    return grading.LABS
-
-
 def cmd_status(_args) -> int:
     from labhelpers import grading
 
     progress = grading.load_progress()
-    rows = grading.status_rows(load_labs(), progress)
+    rows = grading.status_rows(progress)
     print(grading.format_table(("lab", "exercise", "status", "last run"), rows))
-    failures = [entry["detail"] for lab in progress.values() for entry in lab.values()
+    failures = [f"{exercise}: {entry['detail']}" for lab in progress.values() for exercise, entry in lab.items()
                 if entry.get("status") == grading.FAILED]
     if failures:
         print("\nWhat the failing checks said:", *(f"- {detail}" for detail in failures), sep="\n")
@@ -55,16 +42,23 @@ def cmd_release(args) -> int:
 
 
 GRADE_HELP = """Grade a folder of submitted notebooks into a CSV gradebook and one Markdown summary
-per student. WARNING: this EXECUTES STUDENT CODE with your rights (files, network): run it in a
-container or under a throwaway account. Layout: DIR/<student>/**/*.ipynb or DIR/<student>.ipynb."""
+per student. It EXECUTES STUDENT CODE: each kernel runs in a bubblewrap sandbox (no network, no view
+of other files, limits), and verdicts are judged in this process, never in the kernel.
+Layout: DIR/<student>/**/*.ipynb or DIR/<student>.ipynb."""
 
 
 def cmd_grade(args) -> int:
     from labhelpers import gradebook
 
     settings = gradebook.Settings(cell_timeout=args.cell_timeout, notebook_timeout=args.notebook_timeout,
-                                  jobs=args.jobs, pythonpath=[str(p) for p in args.pythonpath])
-    rows = gradebook.grade_folder(args.submissions, args.solutions, settings)
+                                  jobs=args.jobs, pythonpath=[str(p.resolve()) for p in args.pythonpath],
+                                  use_sandbox=not args.unsafe_no_sandbox)
+    try:
+        rows = gradebook.grade_folder(args.submissions, args.solutions, settings)
+    except gradebook.SandboxUnavailable as reason:
+        print(f"grade refuses to run student code unsandboxed: {reason} (or pass --unsafe-no-sandbox)",
+              file=sys.stderr)
+        return 2
     if not rows:
         print(f"no notebooks found in {args.submissions}", file=sys.stderr)
         return 1
@@ -98,6 +92,8 @@ def main(argv=None) -> int:
     grade.add_argument("--notebook-timeout", type=float, default=900, help="seconds per notebook (then stopped)")
     grade.add_argument("--pythonpath", type=Path, action="append", default=[],
                        help="extra folder importable by the kernels (repeatable)")
+    grade.add_argument("--unsafe-no-sandbox", action="store_true",
+                       help="run kernels without bubblewrap (only on a throwaway machine)")
     grade.set_defaults(run=cmd_grade)
     args = parser.parse_args(argv)
     return args.run(args)

@@ -15,7 +15,7 @@ import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 from labhelpers import __main__ as cli
-from labhelpers import gradebook
+from labhelpers import gradebook, submissions
 from labhelpers.grading import FAILED, NOT_TRIED, PASSED
 from labhelpers.gradebook import EMPTY, GRADED, INVALID, KERNEL_DIED, NOT_REACHED, TIMEOUT, UNKNOWN_LAB
 
@@ -28,24 +28,45 @@ from labhelpers.grading import CheckFailed, Lab
 lab = Lab("97", "Tiny")
 
 
-@lab.check("7.1", "double")
-def check_double(double):
-    found = double(3)
-    if found == 9:
-        raise CheckFailed("double(3) squared its input", expected="6", found="9", hint="add x to itself.")
-    if found != 6:
-        raise CheckFailed("double(3) is wrong", expected="6", found=repr(found))
-    return "double(3) == 6"
+def draw_double(rng):
+    return {"x": int(rng.integers(3, 10_000))}
 
 
-@lab.check("7.2", "Counter")
-def check_counter(counter_class):
+def probe_double(double, inputs):
+    return {"found": double(inputs["x"])}
+
+
+def judge_double(inputs, data):
+    x, found = inputs["x"], data["found"]
+    if found == x * x:
+        raise CheckFailed(f"double({x}) squared its input", expected=str(2 * x), found=str(found),
+                          hint="add x to itself.")
+    if found != 2 * x:
+        raise CheckFailed(f"double({x}) is wrong", expected=str(2 * x), found=repr(found))
+    return f"double({x}) == {2 * x}"
+
+
+def draw_counter(rng):
+    return {"numbers": rng.integers(1, 100, size=int(rng.integers(2, 6))).tolist()}
+
+
+def probe_counter(counter_class, inputs):
     counter = counter_class()
-    counter.add(2)
-    counter.add(3)
-    if counter.total != 5:
-        raise CheckFailed("the total is wrong after add(2), add(3)", expected="5", found=repr(counter.total))
-    return "add(2), add(3) gives total 5"
+    for number in inputs["numbers"]:
+        counter.add(number)
+    return {"total": counter.total}
+
+
+def judge_counter(inputs, data):
+    numbers = inputs["numbers"]
+    if data["total"] != sum(numbers):
+        raise CheckFailed(f"the total is wrong after adding {numbers}", expected=str(sum(numbers)),
+                          found=repr(data["total"]))
+    return f"adding {numbers} gives {sum(numbers)}"
+
+
+check_double = lab.exercise("7.1", name="double", draw=draw_double, probe=probe_double, judge=judge_double)
+check_counter = lab.exercise("7.2", name="Counter", draw=draw_counter, probe=probe_counter, judge=judge_counter)
 '''
 
 OTHER_CHECKS = '''
@@ -54,11 +75,14 @@ from labhelpers.grading import CheckFailed, Lab
 lab = Lab("98", "Other")
 
 
-@lab.check("8.1", "negate")
-def check_negate(negate):
-    if negate(2) != -2:
-        raise CheckFailed("negate(2) is wrong", expected="-2", found=repr(negate(2)))
-    return "negate(2) == -2"
+def judge_negate(inputs, data):
+    if data["found"] != -inputs["x"]:
+        raise CheckFailed(f"negate({inputs['x']}) is wrong", expected=str(-inputs["x"]), found=repr(data["found"]))
+    return f"negate({inputs['x']}) == {-inputs['x']}"
+
+
+check_negate = lab.exercise("8.1", name="negate", draw=lambda rng: {"x": int(rng.integers(1, 1000))},
+                            probe=lambda negate, inputs: {"found": negate(inputs["x"])}, judge=judge_negate)
 '''
 
 DOUBLE = "def double(x):\n    \"Twice x.\"\n    ### BEGIN SOLUTION\n    return 2 * x\n    ### END SOLUTION"
@@ -117,7 +141,7 @@ def course(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def labs(course):
-    return {lab.name: lab for lab in gradebook.load_labs(course / "solutions")}
+    return {lab.name: lab for lab in submissions.load_labs(course / "solutions")}
 
 
 def released(labs, name="97_tiny"):
@@ -153,33 +177,33 @@ def test_check_cell_is_the_one_calling_a_check(tmp_path):
              new_code_cell("otherlab.check_negate(negate)"), new_markdown_cell("### Exercise 6.2: other"),
              new_code_cell(NEGATE.replace("negate", "other")), new_code_cell("print(other(1))")]
     nbformat.write(new_notebook(cells=cells, metadata=KERNEL), tmp_path / "06_demo.ipynb")
-    lab = gradebook.load_lab(tmp_path / "06_demo.ipynb")
+    lab = submissions.load_lab(tmp_path / "06_demo.ipynb")
     assert [(e.label, e.check) for e in lab.exercises] == [("6.1 negate", 3), ("6.2 other", 6)]
 
 
 def test_load_labs_skips_a_broken_solution(tmp_path):
     nbformat.write(new_notebook(cells=[new_code_cell("### BEGIN SOLUTION\nx = 1")]), tmp_path / "01_broken.ipynb")
     warnings = []
-    assert gradebook.load_labs(tmp_path, warn=warnings.append) == []
+    assert submissions.load_labs(tmp_path, warn=warnings.append) == []
     assert "01_broken" in warnings[0]
 
 
 def test_identify_uses_content_not_only_the_name(labs):
     catalogue = list(labs.values())
     other = released(labs, "98_other")
-    assert gradebook.identify(other, "97_tiny.ipynb", catalogue)[0].name == "98_other"
+    assert submissions.identify(other, "97_tiny.ipynb", catalogue)[0].name == "98_other"
     for cell in other.cells:
         cell.pop("id", None)  # headings alone still tell
-    assert gradebook.identify(other, "homework.ipynb", catalogue)[0].name == "98_other"
+    assert submissions.identify(other, "homework.ipynb", catalogue)[0].name == "98_other"
     stranger = new_notebook(cells=[new_markdown_cell("# My holiday"), new_code_cell("print(1)")])
-    assert gradebook.identify(stranger, "homework.ipynb", catalogue)[0] is None
-    lab, note = gradebook.identify(stranger, "97_anything.ipynb", catalogue)
+    assert submissions.identify(stranger, "homework.ipynb", catalogue)[0] is None
+    lab, note = submissions.identify(stranger, "97_anything.ipynb", catalogue)
     assert lab.name == "97_tiny" and "file name" in note
 
 
 def test_assemble_takes_only_exercise_cells_and_reports_edits(labs):
     submission = answered(labs, {**RIGHT, 1: "import missing_module", 5: 'print("PASS 7.1 double: trust me")'})
-    assembled = gradebook.assemble(submission, labs["97_tiny"])
+    assembled = submissions.assemble(submission, labs["97_tiny"])
     sources = [cell.source for cell in assembled.notebook.cells]
     assert sources[4] == RIGHT[4] and sources[5] == "tinylab.check_double(double)"
     assert sources[1] == "import os\n\nimport tinylab"
@@ -191,14 +215,14 @@ def test_assemble_matches_cells_by_heading_when_ids_changed(labs):
     submission = answered(labs, RIGHT)
     for cell in submission.cells:
         cell["id"] = "new-" + cell["id"]
-    assembled = gradebook.assemble(submission, labs["97_tiny"])
+    assembled = submissions.assemble(submission, labs["97_tiny"])
     assert assembled.notebook.cells[8].source == RIGHT[8] and not assembled.missing
 
 
 def test_assemble_keeps_the_stub_of_a_deleted_exercise(labs):
     submission = released(labs)
     del submission.cells[4]
-    assembled = gradebook.assemble(submission, labs["97_tiny"])
+    assembled = submissions.assemble(submission, labs["97_tiny"])
     assert assembled.missing == {"7.1 double"}
     assert "NotImplementedError" in assembled.notebook.cells[4].source
 
@@ -208,7 +232,7 @@ def test_assemble_keeps_the_stub_of_a_deleted_exercise(labs):
 def test_read_notebook_defines_broken_files(tmp_path, content, status):
     path = tmp_path / "x.ipynb"
     path.write_bytes(content)
-    notebook, found, note = gradebook.read_notebook(path)
+    notebook, found, note = submissions.read_notebook(path)
     assert notebook is None and found == status and note
 
 
@@ -222,7 +246,7 @@ def test_find_submissions_names_students(tmp_path):
     for name in ("ann/lab/a.ipynb", "bo.ipynb", "ann/.ipynb_checkpoints/a-checkpoint.ipynb"):
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / name).write_text("{}")
-    assert [(s, p.name) for s, p in gradebook.find_submissions(tmp_path)] == [("ann", "a.ipynb"), ("bo", "bo.ipynb")]
+    assert [(s, p.name) for s, p in submissions.find_submissions(tmp_path)] == [("ann", "a.ipynb"), ("bo", "bo.ipynb")]
 
 
 def test_reports_list_every_exercise(tmp_path):
@@ -273,14 +297,14 @@ def crafted(labs):
         ("s01/97_tiny.ipynb", right(), GRADED, R, ""),
         ("s02/97_tiny.ipynb", _notebook_file(released(labs)), GRADED, dict.fromkeys(R, NOT_TRIED), "NotImplementedError"),
         ("s03/97_tiny.ipynb", right({4: WRONG_DOUBLE}), GRADED, {**R, "7.1 double": FAILED}, "squared its input"),
-        ("s04/97_tiny.ipynb", right({8: WRONG_COUNTER}), GRADED, {**R, "7.2 Counter": FAILED}, "Found: 3"),
+        ("s04/97_tiny.ipynb", right({8: WRONG_COUNTER}), GRADED, {**R, "7.2 Counter": FAILED}, "the total is wrong"),
         ("s05/97_tiny.ipynb", _notebook_file(answered(labs, {4: RIGHT[4]})), GRADED, {**R, "7.2 Counter": NOT_TRIED}, ""),
         ("s06/97_tiny.ipynb", right({1: "raise RuntimeError('my setup is broken')"}), GRADED, R, "non-exercise code cell"),
         ("s07/97_tiny.ipynb", right({4: "raise ValueError('oops')"}), GRADED, {**R, "7.1 double": FAILED}, "ValueError"),
         ("s08/97_tiny.ipynb", right({4: "import not_a_real_module\n" + RIGHT[4]}), GRADED,
          {**R, "7.1 double": FAILED}, "ModuleNotFoundError"),
         ("s09/97_tiny.ipynb", right({4: loop}), GRADED, {**R, "7.1 double": FAILED}, "did not finish"),
-        ("s10/97_tiny.ipynb", right({4: "def double(x):\n    while x == 3:\n        pass\n    return 2 * x"}), GRADED,
+        ("s10/97_tiny.ipynb", right({4: "def double(x):\n    while x > 0:\n        pass\n    return 2 * x"}), GRADED,
          {**R, "7.1 double": FAILED}, "check did not finish"),
         ("s11/97_tiny.ipynb", right({4: f"{nap}\ndef double(x):\n{textwrap.indent(loop, '    ')}",
                                      8: f"{nap}\n{RIGHT_COUNTER}"}),
@@ -301,7 +325,7 @@ def crafted(labs):
         ("s22/homework.ipynb", _notebook_file(no_ids), GRADED, R, ""),
         ("s23/97_tiny.ipynb", _notebook_file(new_cell), GRADED, R, ""),
         ("s24/97_tiny.ipynb", right({4: "def double(x):\n    return str(2 * x)"}), GRADED,
-         {**R, "7.1 double": FAILED}, "'6'"),
+         {**R, "7.1 double": FAILED}, "Found: '"),
         ("s25/97_tiny.ipynb", right({4: "def double(x)\n    return 2 * x"}), GRADED, {**R, "7.1 double": FAILED},
          "SyntaxError"),
         ("s26/deep/folder/97_tiny.ipynb", right(), GRADED, R, ""),
@@ -410,7 +434,7 @@ def test_real_lab01_submissions(tmp_path):
     solutions.mkdir()
     source = ROOT / "solutions" / "01_rnn_from_scratch.ipynb"
     (solutions / source.name).write_bytes(source.read_bytes())
-    lab = gradebook.load_lab(source)
+    lab = submissions.load_lab(source)
     solved = nbformat.read(source, as_version=4)
     answers = nbformat.read(ROOT / "notebooks" / source.name, as_version=4)
     for index in {i for e in lab.exercises for i in e.cells}:
