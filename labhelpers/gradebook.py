@@ -248,7 +248,9 @@ def exercise_result(exercise, execution: Execution, missing: bool) -> Result:
         return Result(judged.status, _short(judged.message))
     outcome = execution.outcomes.get(exercise.check) if exercise.check is not None else None
     if outcome in (None, "died"):
-        return Result(NOT_REACHED, "the check cell did not run")
+        stopped_here = any(execution.outcomes.get(i) == "timeout" for i in exercise.cells)
+        return _exercise_cell_error(exercise, execution) if stopped_here else Result(
+            NOT_REACHED, "the check cell did not run")
     if outcome == "timeout":
         return Result(FAILED, "the check did not finish within the time limit (an endless loop?)")
     return _exercise_cell_error(exercise, execution) or Result(
