@@ -14,11 +14,12 @@ export TF_CPP_MIN_LOG_LEVEL ?= 2
 setup: $(STAMP)
 
 # Idempotent: reinstalls only when pyproject.toml or the install script changed.
-$(STAMP): pyproject.toml tools/install-mitdeeplearning.sh
+$(STAMP): pyproject.toml tools/install-mitdeeplearning.sh tools/install-sandbox.sh
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 10), "seqlab needs Python 3.10 to 3.12"'
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet -e .
 	tools/install-mitdeeplearning.sh $(PY)
+	tools/install-sandbox.sh
 	@touch $(STAMP)
 	@echo "seqlab is installed in $(VENV)"
 
@@ -29,7 +30,7 @@ lab: setup
 
 test: setup
 	LAB_QUICK=1 SEQLAB_PROGRESS=$(CURDIR)/.seqlab/test-progress.json \
-	  $(PY) -m pytest tests solutions --nbval-lax --nbval-current-env --nbval-cell-timeout=900 -v --durations=15
+	  $(PY) -m pytest tests solutions --nbval-lax --nbval-current-env --nbval-cell-timeout=900 -v -rs --durations=15
 
 check: setup
 	@LAB_QUICK=1 $(PY) -m pytest $(NB) --nbval-lax --nbval-current-env --nbval-cell-timeout=900 -q --tb=no -p no:warnings; \
@@ -42,7 +43,7 @@ release: setup
 	$(PY) -m labhelpers release
 	$(PY) -m labhelpers release --check
 
-# Grades DIR/<student>/*.ipynb. It EXECUTES STUDENT CODE: run it in a container or throwaway account.
+# Grades DIR/<student>/*.ipynb. Student code runs in a bubblewrap sandbox (tools/install-sandbox.sh).
 grade: setup
 	$(PY) -m labhelpers grade $(DIR) --out $(OUT)
 

@@ -288,6 +288,15 @@ def errors_in(data) -> dict | None:
 # ---------------------------------------------------------------- judges' helpers
 
 
+def shown(value, limit: int = 120) -> str:
+    """A probe's value as a judge's message shows it: a learner's object by its type, else its short repr."""
+    if isinstance(value, dict) and set(value) == {"__object__"}:
+        return value["__object__"]
+    if isinstance(value, np.ndarray):
+        return f"an array of shape {value.shape} and dtype {value.dtype}"
+    return _short(repr(value), limit)
+
+
 def found_as_array(value, what: str, expected: str, hint: str, dtype="float64") -> np.ndarray:
     """A judged value as an array, or a CheckFailed saying what was expected and what came back."""
     if isinstance(value, dict) and "__object__" in value:
