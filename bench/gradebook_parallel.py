@@ -1,21 +1,25 @@
-"""Grading bench: 30 crafted submissions graded a few at a time vs one after another.
+"""Grading bench: 30 crafted submissions graded a few at a time vs one after another, and one real
+right Lab 01 submission, every kernel in the bubblewrap sandbox.
 
 The submissions are the ones of tests/test_gradebook.py (right, wrong, not tried, endless loops,
 a dead kernel, missing imports, edited checks, broken files) against its tiny two-lab course, so
 the time is kernels and timeouts, not training. Both runs must give the expected row for every
-submission. The bar: grading them in parallel takes less time than one after another.
+submission. The bars: grading them in parallel takes less time than one after another, and the
+right Lab 01 submission (the solution's answers in the student notebook) is graded, all passed,
+in under 30 s.
 """
 
 from __future__ import annotations
 
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
-from test_gradebook import grade, write_course, write_submissions, wrong_rows  # noqa: E402
+from test_gradebook import grade, right_lab01_submission, write_course, write_submissions, wrong_rows  # noqa: E402
 
 from labhelpers import gradebook  # noqa: E402
 
@@ -41,7 +45,15 @@ def main() -> int:
     ok = timings[JOBS] < timings[1] and not problems
     print(f"parallel ({JOBS} at a time) {timings[JOBS]:.1f} s vs one by one {timings[1]:.1f} s: "
           f"{speedup:.1f}x faster; bar (parallel faster, every row right): {'met' if ok else 'NOT met'}")
-    return 0 if ok else 1
+    with tempfile.TemporaryDirectory() as tmp:
+        solutions = right_lab01_submission(Path(tmp))
+        start = time.perf_counter()
+        [row] = gradebook.grade_folder(Path(tmp) / "in", solutions, gradebook.Settings(jobs=1), progress=None)
+        seconds = time.perf_counter() - start
+    passed = row.passed == len(row.results) > 0
+    print(f"a right Lab 01 submission: {row.passed}/{len(row.results)} passed in {seconds:.1f} s; "
+          f"bar (all passed, under 30 s): {'met' if passed and seconds < 30 else 'NOT met'}")
+    return 0 if ok and passed and seconds < 30 else 1
 
 
 if __name__ == "__main__":

@@ -121,6 +121,7 @@ def attacks(course: Path, outside: Path) -> dict[str, str]:
             "            pass\n"
             "    except KeyboardInterrupt:\n"
             "        pass"),
+        "memory_hog": "def double(x):\n    hog = bytearray(8 * 2**30)\n    return 2 * x",
         "victim": None,  # a right submission that the others try to overwrite
         "zz_after_startup_file": None,  # graded after startup_file's kernel, right as well
     }
@@ -226,6 +227,11 @@ def test_feedback_holds_no_grader_environment_or_outside_file(graded):
     assert GRADER_SECRET not in text and "SEQLAB_TEST_SECRET" not in text and str(Path.home()) not in text
     read = json.dumps([r.message for r in rows["read_outside"].results.values()])
     assert GRADER_SECRET not in read and "FileNotFoundError" in read
+
+
+def test_memory_is_limited(graded):
+    rows, *_ = graded
+    assert "MemoryError" in result(rows, "memory_hog").message
 
 
 def test_no_network(graded):
