@@ -270,10 +270,10 @@ FLAGS = {
     "signals or process control": r"\bsignal\b|os\.kill|killpg|getppid|os\._exit|setsid|atexit",
     "subprocesses or threads": r"subprocess|os\.system|os\.popen|Popen|os\.fork|os\.exec|spawn|multiprocessing"
                                r"|threading|ctypes",
-    "files or paths outside the notebook": r"open\(|pathlib|Path\(|os\.(?:listdir|walk|scandir|remove|unlink|rename|"
-                                           r"chdir|environ|getenv)|shutil|/proc|\.\./|glob",
-    "dynamic code": r"\bexec\(|\beval\(|\bcompile\(|globals\(\)|setattr\(|__dict__|__code__",
-    "network": r"\bsocket\b|urllib|requests|http\.client",
+    "files or paths outside the notebook": r"(?<![.\w])open\(|pathlib|\bPath\(|os\.(?:listdir|walk|scandir|remove|"
+                                           r"unlink|rename|chdir|environ|getenv)|shutil|/proc|\.\./|\bglob\b",
+    "dynamic code": r"(?<![.\w])(?:exec|eval|compile)\(|globals\(\)|\bsetattr\(|__dict__|__code__",
+    "network": r"\bsocket\b|urllib|\brequests\b|http\.client",
 }
 
 

@@ -308,6 +308,15 @@ def test_grade_refuses_to_run_without_a_sandbox(monkeypatch, tmp_path, capsys):
     assert len(err.splitlines()) == 1 and "--unsafe-no-sandbox" in err and not (tmp_path / "g.csv").exists()
 
 
+@pytest.mark.parametrize("path", sorted((Path(__file__).parent.parent / "solutions").glob("*.ipynb")),
+                         ids=lambda p: p.stem)
+def test_right_answers_raise_no_flag(path):
+    lab = submissions.load_lab(path)
+    solution = nbformat.read(path, as_version=4)
+    sources = {e.label: "\n".join(solution.cells[i].source for i in e.cells) for e in lab.exercises}
+    assert submissions.review_flags(sources) == []
+
+
 def test_seeds_differ_by_student_exercise_and_run():
     first, second = gradebook.Settings(), gradebook.Settings()
     seeds = {first.seed("ann", "lab", "7.1"), first.seed("bo", "lab", "7.1"), first.seed("ann", "lab", "7.2"),
