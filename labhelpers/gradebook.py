@@ -197,7 +197,7 @@ class Run:
             started = time.monotonic()
             try:
                 await asyncio.wait_for(client.async_execute_cell(cell, index), client.timeout + INTERRUPT_GRACE)
-            except (asyncio.TimeoutError, CellTimeoutError, DeadKernelError) as error:
+            except (asyncio.TimeoutError, CellTimeoutError, DeadKernelError):
                 overdue = time.monotonic() - started >= client.timeout
                 execution.outcomes[index] = "timeout" if overdue else "died"
                 if overdue:

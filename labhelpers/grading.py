@@ -33,6 +33,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import sys
 import tempfile
 import time
@@ -218,8 +219,11 @@ def _is_learner_frame(filename: str) -> bool:
                 or any(path.startswith(os.path.realpath(root) + os.sep) for root in libraries))
 
 
+ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")  # Keras colours its error messages
+
+
 def _short(text: str, limit: int = 300) -> str:
-    text = " ".join(str(text).split())
+    text = " ".join(ANSI_ESCAPE.sub("", str(text)).split())
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 

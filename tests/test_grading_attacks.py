@@ -20,7 +20,7 @@ import pytest
 from labhelpers import gradebook, grading, sandbox, submissions
 from labhelpers.gradebook import GRADED, KERNEL_DIED, LINKED, TIMEOUT
 from labhelpers.grading import FAILED, NOT_TRIED, PASSED
-from test_gradebook import RIGHT, RIGHT_COUNTER, answered, write_course
+from test_gradebook import RIGHT, answered, write_course
 
 pytestmark = pytest.mark.skipif(sandbox.unavailable_reason() is not None,
                                 reason=f"no sandbox here: {sandbox.unavailable_reason()}")
