@@ -2,23 +2,97 @@
 
 Math convention (as in the notebook): vectors are columns, so one step of the cell is
 h_t = tanh(W_hh h_{t-1} + W_xh x_t + b) and y_t = W_hy h_t, with W_xh of shape
-(units, input_dim), W_hh (units, units), W_hy (output_dim, units).
+(units, input_dim), W_hh (units, units), W_hy (output_dim, units). References are Keras' own
+layers with the drawn weights copied in; NumPy only computes what common wrong answers compute.
 """
 
 from __future__ import annotations
 
 import keras
 import numpy as np
+import tensorflow as tf
 
-from labhelpers.grading import CheckFailed, found_as_array, matching_mistake
+from labhelpers.checks.rnn.probes import CELL_WEIGHTS, readout_cell
+from labhelpers.grading import CheckFailed, describe_error, errors_in, found_as_array
+
+ATOL = 1e-4
+STEP_HINTS = {
+    "mismatch in its core dimension": "the two sides of a matrix product do not fit: W x multiplies W of shape "
+    "(rows, columns) by a vector of length columns; check whether a W is transposed.",
+}
+CELL_HINTS = {
+    "state_size": "a Keras RNN cell sets `self.state_size = rnn_units` in `__init__` so that "
+    "keras.layers.RNN knows the size of h.",
+    "object is not iterable": "`call` returns two things: the output y_t and the list of new states `[h_t]`.",
+}
 
 
-def _max_diff(a, b) -> float:
-    return float(np.max(np.abs(np.asarray(a, "float64") - np.asarray(b, "float64"))))
+def max_diff(a, b) -> float:
+    return float(np.max(np.abs(np.asarray(a, "float64") - np.asarray(b, "float64")), initial=0.0))
+
+
+def close(a, b, atol=ATOL) -> bool:
+    a, b = np.asarray(a, "float64"), np.asarray(b, "float64")
+    return a.shape == b.shape and bool(np.allclose(a, b, atol=atol, rtol=1e-3))
+
+
+def only_variant(found: list, variants: list[dict]) -> str | None:
+    """The one wrong variant that `found` equals in every case (one dict of name -> value per case).
+
+    None when no variant, or more than one, fits all the evidence: then nothing is diagnosed.
+    """
+    names = None
+    for value, case in zip(found, variants):
+        fits = {name for name, wrong in case.items() if close(value, wrong)}
+        names = fits if names is None else names & fits
+    return next(iter(names)) if names and len(names) == 1 else None
+
+
+def case_records(inputs, data, what: str) -> tuple[list, list]:
+    """(the drawn cases, the probe's record of each); refuses data that does not cover every case."""
+    cases, records = inputs["cases"], data.get("cases")
+    if not (isinstance(records, list) and len(records) == len(cases) and all(isinstance(r, dict) for r in records)):
+        raise CheckFailed(f"{what} was not run on every drawn case", expected=f"{len(cases)} runs",
+                          found=describe(records), hint="run the check on your code as it is.")
+    return cases, records
+
+
+def raise_learner_error(record, hints=None) -> None:
+    """The CheckFailed of the exception the learner's code raised on this case, if it did."""
+    error = errors_in(record)
+    if error:
+        raise describe_error(error, hints)
+
+
+def describe(value) -> str:
+    """What a learner's value is, in a few words, for a message's `found`."""
+    if isinstance(value, dict) and "__object__" in value:
+        return value["__object__"]
+    if isinstance(value, np.ndarray):
+        return f"an array of shape {value.shape} ({value.dtype})"
+    if isinstance(value, list):
+        return f"a list or tuple of {len(value)} items"
+    return f"{type(value).__name__} {value!r}"[:120]
+
+
+def random_weights(rng, input_dim, units, output_dim, readout_scale=1.0) -> dict:
+    """Random non-zero weights for every term of the cell (so that no dropped term can hide)."""
+    def normal(shape, scale):
+        return (scale * rng.normal(size=shape)).astype("float32")
+    return {"W_xh": normal((units, input_dim), 0.6), "W_hh": normal((units, units), 0.6),
+            "b": normal((units,), 0.5), "W_hy": normal((output_dim, units), readout_scale)}
+
+
+def _first_step_differing(found, ref) -> int:
+    """The first time step (counting from 1) where the (batch, T, ...) arrays differ."""
+    steps = [t for t in range(ref.shape[1]) if not close(found[:, t], ref[:, t])]
+    return steps[0] + 1 if steps else 0
 
 
 # ---------------------------------------------------------------- 1.2 one step in NumPy
 STEP_SHAPES = [(3, 4, 5), (4, 4, 4), (6, 2, 3)]  # (input_dim, units, output_dim)
+STEP_ARGS = ("x", "h_prev", "W_xh", "W_hh", "W_hy", "b")
+STEP_FORMULAS = {"h_t": "tanh(W_hh h_{t-1} + W_xh x_t + b)", "y_t": "W_hy h_t"}
 
 
 def draw_step(rng):
@@ -44,68 +118,379 @@ def keras_step(x, h_prev, W_xh, W_hh, W_hy, b):
     return keras.ops.convert_to_numpy(readout(h))[0], keras.ops.convert_to_numpy(h)[0]
 
 
-def _step_mistakes(x, h_prev, W_xh, W_hh, W_hy, b):
-    """What the common wrong answers compute for h_t and y_t (those that fit these shapes)."""
-    h_linear = W_hh @ h_prev + W_xh @ x + b
-    wrong = {
-        "h": {
-            "tanh is missing: h_t = W_hh h_{t-1} + W_xh x_t + b has no nonlinearity": lambda: h_linear,
-            "the bias b is missing": lambda: np.tanh(W_hh @ h_prev + W_xh @ x),
-            "the previous state is ignored (W_hh h_{t-1} is missing)": lambda: np.tanh(W_xh @ x + b),
-            "the weight matrices are transposed (W^T x instead of W x)": lambda: np.tanh(W_hh.T @ h_prev + W_xh.T @ x + b),
+def _step_mistakes(x, h_prev, W_xh, W_hh, W_hy, b, h_ref):
+    """What the common wrong answers compute for h_t and y_t."""
+    z = W_hh @ h_prev + W_xh @ x + b
+    return {
+        "h_t": {
+            "tanh is missing: h_t = W_hh h_{t-1} + W_xh x_t + b has no nonlinearity": z,
+            "the bias b is missing": np.tanh(z - b),
+            "the previous state is ignored (W_hh h_{t-1} is missing)": np.tanh(W_xh @ x + b),
+            "a sigmoid is used where the formula has tanh": 1 / (1 + np.exp(-z)),
         },
-        "y": {
-            "y_t is computed from h_{t-1} instead of the new h_t": lambda: W_hy @ h_prev,
-            "y_t has a tanh; the readout y_t = W_hy h_t is linear": lambda: np.tanh(W_hy @ np.tanh(h_linear)),
-            "y_t is read out before the tanh (from W_hh h_{t-1} + W_xh x_t + b)": lambda: W_hy @ h_linear,
-            "W_hy is transposed": lambda: W_hy.T @ np.tanh(h_linear),
+        "y_t": {
+            "y_t is computed from h_{t-1} instead of the new h_t": W_hy @ h_prev,
+            "y_t has a tanh; the readout y_t = W_hy h_t is linear": np.tanh(W_hy @ h_ref),
+            "y_t is read out before the tanh (from W_hh h_{t-1} + W_xh x_t + b)": W_hy @ z,
         },
     }
-    return {part: _computable(variants) for part, variants in wrong.items()}
 
 
-def _computable(variants: dict) -> dict:
-    """Evaluate each wrong variant, dropping those whose shapes do not fit."""
-    values = {}
-    for name, compute in variants.items():
-        try:
-            values[name] = compute()
-        except ValueError:
-            pass
-    return values
+def _returned_pair(result) -> None:
+    if not (isinstance(result, list) and len(result) == 2):
+        raise CheckFailed("rnn_step must return two things", expected="a tuple (y_t, h_t)",
+                          found=describe(result), hint="end with `return y, h`.")
 
 
 def rnn_step(inputs, data):
-    worst = 0.0
-    for case, result in zip(inputs["cases"], data["returned"]):
-        args = [case[n] for n in ("x", "h_prev", "W_xh", "W_hh", "W_hy", "b")]
+    cases, records = case_records(inputs, data, "rnn_step")
+    found = {"h_t": [], "y_t": []}
+    refs = {"h_t": [], "y_t": []}
+    for case, record in zip(cases, records):
+        raise_learner_error(record, STEP_HINTS)
+        result = record.get("returned")
+        args = [case[n] for n in STEP_ARGS]
         units, input_dim = case["W_xh"].shape
-        output_dim = case["W_hy"].shape[0]
-        if not (isinstance(result, list) and len(result) == 2):
-            found = result.get("__object__", "") if isinstance(result, dict) else type(result).__name__
-            raise CheckFailed("rnn_step must return two things", expected="a tuple (y_t, h_t)",
-                              found=found or "one value", hint="end with `return y, h`.")
+        _returned_pair(result)
         y_ref, h_ref = keras_step(*args)
-        mistakes = _step_mistakes(*args)
-        for index, name, ref, formula in ((1, "h_t", h_ref, "tanh(W_hh h_{t-1} + W_xh x_t + b)"),
-                                          (0, "y_t", y_ref, "W_hy h_t")):
-            found = found_as_array(result[index], name, f"a vector of shape {ref.shape}",
-                                   f"compute {name} = {formula} with NumPy.")
-            if found.shape != ref.shape:
+        for index, name, ref in ((1, "h_t", h_ref), (0, "y_t", y_ref)):
+            value = found_as_array(result[index], name, f"a vector of shape {ref.shape}",
+                                   f"compute {name} = {STEP_FORMULAS[name]} with NumPy.")
+            if value.shape != ref.shape:
+                swapped = getattr(result[1 - index], "shape", None) == ref.shape
                 raise CheckFailed(
-                    f"{name} has the wrong shape for input_dim={input_dim}, units={units}, output_dim={output_dim}",
-                    expected=str(ref.shape), found=str(found.shape),
-                    hint=f"{name} = {formula}; W x is a matrix product (`@`), and each W's shape "
-                    "says which vector it multiplies.",
-                )
-            if not np.allclose(found, ref, atol=1e-5):
-                diagnosis = matching_mistake(found, mistakes[name[0]])
-                raise CheckFailed(
-                    f"{name} differs from keras SimpleRNNCell with the same weights "
-                    f"(max |diff| {_max_diff(found, ref):.3g})",
-                    expected=f"{name} = {formula}",
-                    found=f"it looks like {diagnosis}" if diagnosis else "a different formula",
-                    hint="compare your line with the formula term by term.",
-                )
-            worst = max(worst, _max_diff(found, ref))
+                    f"{name} has the wrong shape for input_dim={input_dim}, units={units}, "
+                    f"output_dim={case['W_hy'].shape[0]}",
+                    expected=str(ref.shape), found=str(value.shape) + (
+                        ": (h_t, y_t) came back in the wrong order" if swapped else ""),
+                    hint="return (y, h) in that order." if swapped else f"{name} = {STEP_FORMULAS[name]}; W x is a "
+                    "matrix product (`@`), and each W's shape says which vector it multiplies.")
+            found[name].append(value)
+            refs[name].append(ref)
+    for name in ("h_t", "y_t"):
+        bad = [i for i, (f, r) in enumerate(zip(found[name], refs[name])) if not close(f, r, 1e-5)]
+        if bad:
+            mistakes = [_step_mistakes(*(c[n] for n in STEP_ARGS), h_ref)[name] for c, h_ref in zip(cases, refs["h_t"])]
+            diagnosis = only_variant(found[name], mistakes)
+            i = bad[0]
+            raise CheckFailed(
+                f"{name} differs from keras SimpleRNNCell with the same weights, for W_xh of shape "
+                f"{cases[i]['W_xh'].shape} (max |diff| {max_diff(found[name][i], refs[name][i]):.3g})",
+                expected=f"{name} = {STEP_FORMULAS[name]}",
+                found=f"it looks like {diagnosis}" if diagnosis else "a different formula",
+                hint="compare your line with the formula term by term.")
+    worst = max(max_diff(f, r) for name in found for f, r in zip(found[name], refs[name]))
     return f"matches keras SimpleRNNCell + Dense readout on 3 weight shapes (max |diff| {worst:.1e})"
+
+
+# ---------------------------------------------------------------- 1.3 MyRNNCell
+CELL_SIZES = [(5, 4, 3, 3, 6), (3, 6, 2, 2, 4), (4, 4, 4, 1, 9)]  # input_dim, units, output_dim, batch, T
+
+
+def draw_cell(rng):
+    """Three cell sizes, each with random weights, a random batch, and cotangents for the gradients."""
+    cases = []
+    for input_dim, units, output_dim, batch, steps in CELL_SIZES:
+        case = random_weights(rng, input_dim, units, output_dim)
+        case.update(x=rng.normal(size=(batch, steps, input_dim)).astype("float32"),
+                    dy=rng.normal(size=(batch, steps, output_dim)).astype("float32"),
+                    dh=rng.normal(size=(batch, units)).astype("float32"))
+        cases.append(case)
+    return {"cases": cases}
+
+
+def keras_rnn(case) -> dict:
+    """Keras' SimpleRNN with the case's weights, read out by y_t = W_hy h_t: outputs, states, gradients."""
+    units, input_dim = case["W_xh"].shape
+    layer = keras.layers.SimpleRNN(units, return_sequences=True, return_state=True)
+    layer.build((None, None, input_dim))
+    layer.set_weights([case["W_xh"].T, case["W_hh"].T, case["b"]])
+    W_hy = tf.Variable(case["W_hy"])
+    with tf.GradientTape() as tape:
+        hs, h = layer(case["x"])
+        ys = tf.einsum("btu,ku->btk", hs, W_hy)
+        loss = tf.reduce_sum(ys * case["dy"]) + tf.reduce_sum(h * case["dh"])
+    g = tape.gradient(loss, [layer.cell.kernel, layer.cell.recurrent_kernel, layer.cell.bias, W_hy])
+    gradients = dict(zip(CELL_WEIGHTS, (g[0].numpy().T, g[1].numpy().T, g[2].numpy(), g[3].numpy())))
+    return {"outputs": ys.numpy(), "state": h.numpy(), "states": hs.numpy(), "gradients": gradients}
+
+
+def _unroll(x, units, update):
+    """(outputs, final state) of a wrong state update h_t = update(x_t, h_{t-1}), read out by W_hy."""
+    h, hs = np.zeros((x.shape[0], units)), []
+    for t in range(x.shape[1]):
+        h = update(x[:, t], h)
+        hs.append(h)
+    return np.stack(hs, axis=1), h
+
+
+def _cell_mistakes(case, ref) -> dict:
+    """outputs and final state of the common wrong cells, keyed by what each got wrong."""
+    W_xh, W_hh, b, W_hy = (case[n].astype("float64") for n in CELL_WEIGHTS)
+    x, units = case["x"].astype("float64"), W_hh.shape[0]
+
+    def z(x_t, h):
+        return h @ W_hh.T + x_t @ W_xh.T + b
+
+    updates = {
+        "tanh is missing from the state update": z,
+        "the state is not carried: every step starts again from h = 0": lambda x_t, h: np.tanh(z(x_t, 0 * h)),
+        "W_hh is transposed (h_{t-1} @ W_hh instead of h_{t-1} @ W_hh^T)":
+            lambda x_t, h: np.tanh(h @ W_hh + x_t @ W_xh.T + b),
+        "the bias b is missing from the state update": lambda x_t, h: np.tanh(z(x_t, h) - b),
+        "a sigmoid is used where the formula has tanh": lambda x_t, h: 1 / (1 + np.exp(-z(x_t, h))),
+        "a ReLU is used where the formula has tanh": lambda x_t, h: np.maximum(z(x_t, h), 0),
+    }
+    wrong = {}
+    for name, update in updates.items():
+        hs, h = _unroll(x, units, update)
+        wrong[name] = {"outputs": hs @ W_hy.T, "state": h}
+    hs = ref["states"].astype("float64")
+    previous = np.concatenate([np.zeros_like(hs[:, :1]), hs[:, :-1]], axis=1)
+    for name, ys in {
+        "y_t has a tanh; the readout y_t = W_hy h_t is linear": np.tanh(hs @ W_hy.T),
+        "y_t is read out before the tanh (from W_hh h_{t-1} + W_xh x_t + b)": z(x, previous) @ W_hy.T,
+        "y_t is computed from h_{t-1} instead of the new h_t": previous @ W_hy.T,
+    }.items():
+        wrong[name] = {"outputs": ys, "state": ref["state"]}
+    return wrong
+
+
+def _cell_structure(record, case) -> None:
+    """The cell's four weights exist, are weights, and have the shapes of the formula."""
+    units, input_dim = case["W_xh"].shape
+    output_dim = case["W_hy"].shape[0]
+    sizes = f"rnn_units={units}, input_dim={input_dim}, output_dim={output_dim}"
+    attributes, weights = record.get("attributes"), record.get("weights")
+    if not (isinstance(attributes, dict) and isinstance(weights, list)):
+        raise CheckFailed("the check found no weights on the cell", expected="W_xh, W_hh, b and W_hy",
+                          found=describe(attributes), hint="create them with `self.add_weight` in `build`.")
+    for name in CELL_WEIGHTS:
+        attribute, shape = attributes.get(name), tuple(case[name].shape)
+        if attribute is None:
+            raise CheckFailed(
+                f"the cell has no attribute `{name}`",
+                expected="attributes W_xh, W_hh, b and W_hy created with `self.add_weight` in `build`",
+                found=f"the weights {[w[0] for w in weights]}",
+                hint="name the weights exactly as in the formula: `self.W_xh = self.add_weight(...)`.")
+        if not attribute["assignable"]:
+            raise CheckFailed(f"`{name}` is not a weight of the layer", expected="a variable made by `self.add_weight`",
+                              found=attribute["kind"], hint="create every weight with `self.add_weight(shape=..., "
+                              "initializer=...)` so that Keras can train it.")
+        if tuple(attribute["shape"]) != shape:
+            transposed = tuple(attribute["shape"]) == shape[::-1]
+            raise CheckFailed(
+                f"`{name}` has shape {tuple(attribute['shape'])}",
+                expected=f"{shape} (as in the formula, with {sizes})",
+                found=f"{tuple(attribute['shape'])}" + (", the transpose" if transposed else ""),
+                hint="W_xh maps x_t (input_dim) to h_t (rnn_units), so its shape is (rnn_units, input_dim); "
+                "in code a batch of rows is multiplied as x @ transpose(W_xh).")
+    if len(weights) != len(CELL_WEIGHTS):
+        raise CheckFailed("the cell has other weights than W_xh, W_hh, b and W_hy",
+                          expected="exactly those 4 weights", found=f"{len(weights)}: {weights}",
+                          hint="the formula has no other parameter; remove the extra `add_weight` calls.")
+
+
+def _cell_shapes(record, case, ref) -> dict:
+    """The outputs and the final state as arrays of the reference's shapes."""
+    units, output_dim = case["W_hh"].shape[0], case["W_hy"].shape[0]
+    values = {}
+    for name, what, hint in (
+            ("outputs", f"the outputs y_t of keras.layers.RNN(MyRNNCell({units}, {output_dim}))",
+             "`call` returns (y_t, [h_t]) with y_t = W_hy h_t, and `output_size` is output_dim."),
+            ("state", "the final state h_T",
+             "`call` returns the new state as a list, [h_t], of shape (batch, rnn_units).")):
+        expected = ref[name].shape
+        value = found_as_array(record.get(name), what, f"an array of shape {expected}", hint)
+        if value.shape != expected:
+            per_step = f": y_t = W_hy h_t has output_dim={output_dim} numbers per step" if name == "outputs" else ""
+            raise CheckFailed(f"{what} have the wrong shape", expected=f"{expected}{per_step}",
+                              found=str(value.shape), hint=hint)
+        values[name] = value
+    return values
+
+
+def _cell_values(found, refs, cases) -> None:
+    """Final states, then outputs, compared with SimpleRNN in every case; a mistake named when it fits."""
+    mistakes = [_cell_mistakes(case, ref) for case, ref in zip(cases, refs)]
+    for name, what in (("state", "final state h_T differs"), ("outputs", "outputs y_t differ")):
+        bad = [i for i, (f, r) in enumerate(zip(found, refs)) if not close(f[name], r[name])]
+        if not bad:
+            continue
+        diagnosis = only_variant([f[name] for f in found], [{k: v[name] for k, v in m.items()} for m in mistakes])
+        i = bad[0]
+        batch, steps, _ = cases[i]["x"].shape
+        where = ""
+        if name == "outputs":
+            t = _first_step_differing(found[i][name], refs[i][name])
+            where = (" already at step 1, where h_0 = 0" if t == 1 else
+                     f" from step {t} on (steps 1 to {t - 1} match), so h_{{t-1}} enters wrongly")
+        raise CheckFailed(
+            f"the {what} from keras SimpleRNN with the same weights, on a batch of {batch} sequences "
+            f"of length {steps}{where} (max |diff| {max_diff(found[i][name], refs[i][name]):.3g})",
+            expected="h_t = tanh(W_hh h_{t-1} + W_xh x_t + b), y_t = W_hy h_t",
+            found=f"it looks like {diagnosis}" if diagnosis else "a different computation",
+            hint="write each term of the formula as its own line and compare.")
+
+
+def _cell_gradients(record, ref) -> None:
+    for name in CELL_WEIGHTS:
+        gradient = (record.get("gradients") or {}).get(name)
+        if gradient is None:
+            raise CheckFailed(
+                f"no gradient reaches `{name}` from the cell's outputs", expected="TensorFlow operations from the "
+                "weights to y_t and h_t, so that training can change them", found="no gradient (None)",
+                hint="a NumPy function (np.tanh, np.dot), `.numpy()` or a Python float inside `call` cuts the "
+                "gradient: use tf.tanh, tf.matmul and keep tensors.")
+        gradient = found_as_array(gradient, f"the gradient for `{name}`", "an array", "use TensorFlow operations.")
+        if not close(gradient, ref["gradients"][name], 1e-3):
+            raise CheckFailed(
+                f"the gradient for `{name}` differs from keras SimpleRNN's (max |diff| "
+                f"{max_diff(gradient, ref['gradients'][name]):.3g}) although the outputs match",
+                expected="the gradient of the same computation", found="another gradient",
+                hint="tf.stop_gradient or a constant in `call` changes what training sees; remove it.")
+
+
+def my_rnn_cell(inputs, data):
+    cases, records = case_records(inputs, data, "MyRNNCell")
+    refs = [keras_rnn(case) for case in cases]
+    for record, case in zip(records, cases):
+        raise_learner_error(record, CELL_HINTS)
+        _cell_structure(record, case)
+    found = [_cell_shapes(record, case, ref) for record, case, ref in zip(records, cases, refs)]
+    _cell_values(found, refs, cases)
+    for record, ref in zip(records, refs):
+        _cell_gradients(record, ref)
+    worst = max(max_diff(f[n], r[n]) for f, r in zip(found, refs) for n in ("outputs", "state"))
+    lengths = ", ".join(str(case["x"].shape[1]) for case in cases)
+    return (f"with random weights set into W_xh, W_hh, b and W_hy, matches keras SimpleRNN (outputs, final state "
+            f"and gradients) for 3 cell sizes on sequences of lengths {lengths} (max |diff| {worst:.1e})")
+
+
+# ---------------------------------------------------------------- 1.4 unrolled loss
+LOSS_SIZES = [(3, 5, 4, 7, 5), (2, 1, 3, 6, 4), (4, 7, 2, 5, 3)]  # batch, T, input_dim, units, classes
+
+
+def draw_loss(rng):
+    """Cells with random weights whose output y_t = W_hy h_t + c is not their state h_t, and targets."""
+    cases = []
+    for batch, steps, input_dim, units, classes in LOSS_SIZES:
+        case = random_weights(rng, input_dim, units, classes)
+        case.update(c=rng.normal(size=classes).astype("float32"),
+                    x=rng.normal(size=(batch, steps, input_dim)).astype("float32"),
+                    targets=rng.integers(0, classes, size=(batch, steps)).astype("int32"))
+        cases.append(case)
+    return {"cases": cases}
+
+
+def _step_losses(targets, scores, from_logits=True):
+    return np.array([float(np.mean(keras.losses.sparse_categorical_crossentropy(
+        targets[:, t], scores[:, t], from_logits=from_logits))) for t in range(scores.shape[1])])
+
+
+def keras_loss(case) -> dict:
+    """keras.layers.RNN over the case's cell, scored by Keras' cross-entropy: L_t, L and dL/dweights."""
+    cell = readout_cell(case)
+    with tf.GradientTape() as tape:
+        logits = keras.layers.RNN(cell, return_sequences=True)(case["x"])
+        losses = [tf.reduce_mean(keras.losses.sparse_categorical_crossentropy(case["targets"][:, t], logits[:, t],
+                                                                              from_logits=True))
+                  for t in range(logits.shape[1])]
+        total = tf.add_n(losses)
+    gradients = [g.numpy() for g in tape.gradient(total, cell.trainable_weights)]
+    states = keras.layers.RNN(cell.rnn, return_sequences=True)(case["x"]).numpy()
+    one_step = np.concatenate([keras.layers.RNN(cell, return_sequences=True)(case["x"][:, t:t + 1]).numpy()
+                               for t in range(logits.shape[1])], axis=1)
+    return {"steps": np.array([float(v) for v in losses]), "total": float(total), "gradients": gradients,
+            "logits": logits.numpy(), "states": states, "one_step": one_step}
+
+
+def _loss_mistakes(case, ref) -> dict:
+    targets, logits = case["targets"], ref["logits"]
+    return {
+        "the state is not carried from one step to the next": _step_losses(targets, ref["one_step"]),
+        "the outputs are treated as probabilities; they are logits (from_logits=True)":
+            _step_losses(targets, logits, from_logits=False),
+        "the loss is computed from the state h_t instead of the output y_t": _step_losses(targets, ref["states"]),
+        "the softmax is applied twice (softmax of the logits, then from_logits=True)":
+            _step_losses(targets, keras.ops.convert_to_numpy(keras.ops.softmax(logits))),
+        "L_t is summed over the batch instead of averaged": ref["steps"] * len(targets),
+    }
+
+
+def _loss_record(record, case) -> tuple[np.ndarray, float]:
+    """(L_1..L_T, L) from one returned value, with its structure checked."""
+    steps, batch = case["x"].shape[1], case["x"].shape[0]
+    raise_learner_error(record)
+    returned = record.get("returned")
+    if not (isinstance(returned, list) and len(returned) == 2):
+        raise CheckFailed("unrolled_loss must return two things", expected="(total_loss, step_losses)",
+                          found=describe(returned), hint="end with `return total, step_losses`.")
+    total, step_losses = returned
+    if not isinstance(step_losses, (list, np.ndarray)) or getattr(step_losses, "ndim", 1) == 0:
+        raise CheckFailed("the second value returned is not a list of per-step losses",
+                          expected=f"[L_1, ..., L_{steps}]", found=describe(step_losses),
+                          hint="append L_t to a list inside the loop over t.")
+    if len(step_losses) != steps:
+        raise CheckFailed("one loss per time step is expected", expected=f"{steps} losses for {steps} steps",
+                          found=f"{len(step_losses)}" + (": one step is missing" if len(step_losses) == steps - 1 else ""),
+                          hint="loop over every t in range(T) and append L_t each time.")
+    values = found_as_array(step_losses, "the per-step losses", f"{steps} numbers", "each L_t is one number.")
+    if values.shape != (steps,):
+        per_example = values.shape == (steps, batch)
+        raise CheckFailed("each L_t must be one number", expected=f"{steps} numbers", found=f"an array of shape "
+                          f"{values.shape}" + (": one loss per example, not averaged over the batch"
+                                               if per_example else ""),
+                          hint="average the per-example cross-entropies over the batch (tf.reduce_mean).")
+    total = found_as_array(total, "the total loss L", "one number", "L is the sum of the L_t.")
+    if total.shape != ():
+        raise CheckFailed("the total loss L must be one number", expected="a scalar",
+                          found=f"an array of shape {total.shape}", hint="add up the L_t: tf.add_n(step_losses).")
+    return values, float(total)
+
+
+def _loss_gradients(record, ref, batch, steps) -> None:
+    gradients = record.get("gradients")
+    if gradients is None or any(g is None for g in gradients):
+        raise CheckFailed(
+            "no gradient flows from the total loss L back to the cell's weights",
+            expected="L as a TensorFlow tensor computed from the cell's outputs",
+            found=f"L returned as {describe(record['returned'][0])}" if gradients is None else "no gradient (None)",
+            hint="keep every step in TensorFlow (tf.add_n, tf.reduce_mean); float(), .numpy() or NumPy "
+            "functions cut the gradient that training needs.")
+    worst = max(max_diff(g, r) if np.shape(g) == np.shape(r) else np.inf for g, r in zip(gradients, ref["gradients"]))
+    if len(gradients) != len(ref["gradients"]) or worst > 1e-3:
+        raise CheckFailed(f"the gradient of L differs from that of keras RNN + cross-entropy, on a batch of {batch} "
+                          f"sequences of length {steps} (max |diff| {worst:.3g}) although the values match",
+                          expected="the gradient of the same computation", found="another gradient",
+                          hint="tf.stop_gradient or constants in the loop change what training sees.")
+
+
+def unrolled_loss(inputs, data):
+    cases, records = case_records(inputs, data, "unrolled_loss")
+    found = [_loss_record(record, case) for record, case in zip(records, cases)]
+    refs = [keras_loss(case) for case in cases]
+    bad = [i for i, ((steps, _), ref) in enumerate(zip(found, refs)) if not close(steps, ref["steps"])]
+    if bad:
+        i = bad[0]
+        diagnosis = only_variant([f[0] for f in found], [_loss_mistakes(c, r) for c, r in zip(cases, refs)])
+        t = int(np.argmax(~np.isclose(found[i][0], refs[i]["steps"], atol=ATOL, rtol=1e-3))) + 1
+        raise CheckFailed(
+            f"the per-step losses L_t differ from keras RNN + cross-entropy, first at step {t} of a batch of "
+            f"{cases[i]['x'].shape[0]} sequences of length {cases[i]['x'].shape[1]} "
+            f"(max |diff| {max_diff(found[i][0], refs[i]['steps']):.3g})",
+            expected="L_t = mean over the batch of the cross-entropy of the logits y_t against the targets at step t",
+            found=f"it looks like {diagnosis}" if diagnosis else "different values",
+            hint="feed h_t back into the next call of the cell, score its output y_t, and compute the loss from logits.")
+    for (steps, total), ref in zip(found, refs):
+        if not np.isclose(total, ref["total"], atol=ATOL, rtol=1e-4):
+            named = {"the mean over time": np.mean(steps), "the loss of the last step only": steps[-1]}
+            what = next((name for name, value in named.items() if np.isclose(total, value, atol=ATOL)), None)
+            raise CheckFailed("the total loss is not the sum of the per-step losses",
+                              expected=f"L = sum over t of L_t = {ref['total']:.4f}",
+                              found=f"{total:.4f}" + (f" ({what})" if what else ""),
+                              hint="the unrolled network's loss adds up the losses of every time step.")
+    for record, case, ref in zip(records, cases, refs):
+        _loss_gradients(record, ref, *case["x"].shape[:2])
+    return (f"per-step losses, total and its gradient match keras RNN + cross-entropy for 3 cells whose output "
+            f"is not their state, over {', '.join(str(c['x'].shape[1]) for c in cases)} steps")

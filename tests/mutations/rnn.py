@@ -1,0 +1,606 @@
+"""Lab 01's mutation table: wrong and right answers to 1.2 to 1.7, written as students write them."""
+
+from __future__ import annotations
+
+import collections
+import re
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from labhelpers import rnn
+from mutations import Right, Wrong
+from right_answers import RightRNNCell
+
+
+# ---------------------------------------------------------------- 1.2 rnn_step
+def step_right(x, h_prev, W_xh, W_hh, W_hy, b):
+    h = np.tanh(W_hh @ h_prev + W_xh @ x + b)
+    return W_hy @ h, h
+
+
+def step_float64(x, h_prev, W_xh, W_hh, W_hy, b):
+    h = np.tanh(np.dot(W_hh.astype("float64"), h_prev) + np.dot(W_xh.astype("float64"), x) + b)
+    return np.dot(W_hy, h), h
+
+
+def step_einsum(x, h_prev, W_xh, W_hh, W_hy, b):
+    h = np.tanh(np.einsum("ij,j->i", W_hh, h_prev) + np.einsum("ij,j->i", W_xh, x) + b)
+    return np.einsum("ij,j->i", W_hy, h), h
+
+
+def step_fused(x, h_prev, W_xh, W_hh, W_hy, b):
+    W = np.concatenate([W_hh, W_xh], axis=1)
+    h = np.tanh(W @ np.concatenate([h_prev, x]) + b)
+    return W_hy @ h, h
+
+
+def step_rows(x, h_prev, W_xh, W_hh, W_hy, b):
+    h = np.array([np.tanh(sum(W_hh[i, j] * h_prev[j] for j in range(len(h_prev)))
+                          + sum(W_xh[i, j] * x[j] for j in range(len(x))) + b[i]) for i in range(len(b))])
+    return np.array([sum(row * h) for row in W_hy]), h
+
+
+def step_elementwise(x, h_prev, W_xh, W_hh, W_hy, b):
+    h = np.tanh(W_hh * h_prev + W_xh * x + b)
+    return W_hy * h, h
+
+
+def step_no_tanh(x, h_prev, W_xh, W_hh, W_hy, b):
+    h = W_hh @ h_prev + W_xh @ x + b
+    return W_hy @ h, h
+
+
+def step_no_bias(x, h_prev, W_xh, W_hh, W_hy, b):
+    h = np.tanh(W_hh @ h_prev + W_xh @ x)
+    return W_hy @ h, h
+
+
+def step_ignores_state(x, h_prev, W_xh, W_hh, W_hy, b):
+    h = np.tanh(W_xh @ x + b)
+    return W_hy @ h, h
+
+
+def step_y_from_old_state(x, h_prev, W_xh, W_hh, W_hy, b):
+    return W_hy @ h_prev, np.tanh(W_hh @ h_prev + W_xh @ x + b)
+
+
+def step_returns_h_only(x, h_prev, W_xh, W_hh, W_hy, b):
+    return np.tanh(W_hh @ h_prev + W_xh @ x + b)
+
+
+def step_swapped(x, h_prev, W_xh, W_hh, W_hy, b):
+    y, h = step_right(x, h_prev, W_xh, W_hh, W_hy, b)
+    return h, y
+
+
+def step_output_tanh(x, h_prev, W_xh, W_hh, W_hy, b):
+    h = np.tanh(W_hh @ h_prev + W_xh @ x + b)
+    return np.tanh(W_hy @ h), h
+
+
+def step_y_before_tanh(x, h_prev, W_xh, W_hh, W_hy, b):
+    z = W_hh @ h_prev + W_xh @ x + b
+    return W_hy @ z, np.tanh(z)
+
+
+def step_transposed(x, h_prev, W_xh, W_hh, W_hy, b):
+    h = np.tanh(W_hh.T @ h_prev + W_xh.T @ x + b)
+    return W_hy @ h, h
+
+
+def step_sigmoid(x, h_prev, W_xh, W_hh, W_hy, b):
+    h = 1 / (1 + np.exp(-(W_hh @ h_prev + W_xh @ x + b)))
+    return W_hy @ h, h
+
+
+def step_relu(x, h_prev, W_xh, W_hh, W_hy, b):
+    h = np.maximum(0, W_hh @ h_prev + W_xh @ x + b)
+    return W_hy @ h, h
+
+
+# ---------------------------------------------------------------- 1.3 MyRNNCell
+class CellOtherInit(RightRNNCell):
+    def __init__(self, rnn_units, output_dim):
+        super().__init__(rnn_units, output_dim, init="random_normal", bias_init="zeros")
+
+
+class CellFloat64(RightRNNCell):
+    def __init__(self, rnn_units, output_dim):
+        super().__init__(rnn_units, output_dim, dtype="float64")
+
+
+class CellAtOperator(RightRNNCell):
+    def call(self, inputs, states):
+        h = tf.tanh(states[0] @ tf.transpose(self.W_hh) + inputs @ tf.transpose(self.W_xh) + self.b)
+        return h @ tf.transpose(self.W_hy), [h]
+
+
+class CellEinsum(RightRNNCell):
+    def call(self, inputs, states):
+        h = tf.tanh(tf.einsum("bj,ij->bi", states[0], self.W_hh) + tf.einsum("bj,ij->bi", inputs, self.W_xh) + self.b)
+        return tf.einsum("bj,ij->bi", h, self.W_hy), [h]
+
+
+class CellFused(RightRNNCell):
+    def call(self, inputs, states):
+        W = tf.concat([self.W_hh, self.W_xh], axis=1)
+        h = tf.tanh(tf.matmul(tf.concat([states[0], inputs], axis=1), W, transpose_b=True) + self.b)
+        return tf.matmul(h, self.W_hy, transpose_b=True), [h]
+
+
+class CellNoTanh(RightRNNCell):
+    def call(self, inputs, states):
+        h = self.state_update(inputs, states[0])
+        return tf.matmul(h, self.W_hy, transpose_b=True), [h]
+
+
+class CellStateNotCarried(RightRNNCell):
+    def call(self, inputs, states):
+        return super().call(inputs, [tf.zeros_like(states[0])])
+
+
+class CellTransposedRecurrence(RightRNNCell):
+    def call(self, inputs, states):
+        h = tf.tanh(tf.matmul(states[0], self.W_hh) + tf.matmul(inputs, self.W_xh, transpose_b=True) + self.b)
+        return tf.matmul(h, self.W_hy, transpose_b=True), [h]
+
+
+class CellElementwise(RightRNNCell):
+    def call(self, inputs, states):
+        h = tf.tanh(self.W_hh * states[0] + tf.matmul(inputs, self.W_xh, transpose_b=True) + self.b)
+        return tf.matmul(h, self.W_hy, transpose_b=True), [h]
+
+
+class CellOutputTanh(RightRNNCell):
+    def call(self, inputs, states):
+        y, new_states = super().call(inputs, states)
+        return tf.tanh(y), new_states
+
+
+class CellReturnsState(RightRNNCell):
+    def call(self, inputs, states):
+        _, [h] = super().call(inputs, states)
+        return h, [h]
+
+
+class CellAddWeightsTypo(RightRNNCell):
+    def build(self, input_shape):
+        self.W_xh = self.add_weights([self.rnn_units, input_shape[-1]])
+
+
+class CellTransposedShapes(RightRNNCell):
+    def build(self, input_shape):
+        super().build(input_shape)
+        self.W_xh = self.add_weight(shape=(input_shape[-1], self.rnn_units), name="W_xh_t")
+
+    def call(self, inputs, states):
+        h = tf.tanh(tf.matmul(states[0], self.W_hh, transpose_b=True) + inputs @ self.W_xh + self.b)
+        return tf.matmul(h, self.W_hy, transpose_b=True), [h]
+
+
+class CellNoStateSize(RightRNNCell):
+    def __init__(self, rnn_units, output_dim):
+        keras.layers.Layer.__init__(self)
+        self.rnn_units, self.output_dim, self.init = rnn_units, output_dim, "glorot_uniform"
+
+
+class CellBadlyNamed(RightRNNCell):
+    def build(self, input_shape):
+        super().build(input_shape)
+        self.U = self.W_xh
+        del self.W_xh
+
+    def call(self, inputs, states):
+        h = tf.tanh(tf.matmul(states[0], self.W_hh, transpose_b=True) + tf.matmul(inputs, self.U, transpose_b=True) + self.b)
+        return tf.matmul(h, self.W_hy, transpose_b=True), [h]
+
+
+class CellZeroBiasUnused(RightRNNCell):
+    """b is created (zeros, as the exercise suggests) but left out of the sum: invisible at initialisation."""
+
+    def __init__(self, rnn_units, output_dim):
+        super().__init__(rnn_units, output_dim, bias_init="zeros")
+
+    def call(self, inputs, states):
+        h = tf.tanh(tf.matmul(states[0], self.W_hh, transpose_b=True) + tf.matmul(inputs, self.W_xh, transpose_b=True))
+        return tf.matmul(h, self.W_hy, transpose_b=True), [h]
+
+
+class CellReadBeforeTanh(RightRNNCell):
+    def call(self, inputs, states):
+        z = self.state_update(inputs, states[0])
+        return tf.matmul(z, self.W_hy, transpose_b=True), [tf.tanh(z)]
+
+
+class CellOutputFromOldState(RightRNNCell):
+    def call(self, inputs, states):
+        _, [h] = super().call(inputs, states)
+        return tf.matmul(states[0], self.W_hy, transpose_b=True), [h]
+
+
+class CellNumpyTanh(RightRNNCell):
+    def call(self, inputs, states):
+        h = np.tanh(self.state_update(inputs, states[0]))
+        return tf.matmul(h, self.W_hy, transpose_b=True), [h]
+
+
+class CellSigmoid(RightRNNCell):
+    def call(self, inputs, states):
+        h = tf.sigmoid(self.state_update(inputs, states[0]))
+        return tf.matmul(h, self.W_hy, transpose_b=True), [h]
+
+
+class CellOutputBias(RightRNNCell):
+    """An extra output bias c (zeros at initialisation) that the formula does not have."""
+
+    def build(self, input_shape):
+        super().build(input_shape)
+        self.c = self.add_weight(shape=(self.output_dim,), initializer="zeros", name="c")
+
+    def call(self, inputs, states):
+        y, new_states = super().call(inputs, states)
+        return y + self.c, new_states
+
+
+class CellStateDetached(RightRNNCell):
+    def call(self, inputs, states):
+        return super().call(inputs, [tf.stop_gradient(states[0])])
+
+
+# ---------------------------------------------------------------- 1.4 unrolled_loss
+def loss_loop(cell, inputs, targets, *, carry=True, from_logits=True, score="y", batch=tf.reduce_mean,
+              steps=None, total=tf.add_n):
+    """A student's loop; the keyword arguments make the classic wrong versions."""
+    h = tf.zeros((inputs.shape[0], cell.state_size))
+    losses = []
+    for t in range(inputs.shape[1] if steps is None else steps(inputs.shape[1])):
+        y, (h_new,) = cell(inputs[:, t], [h])
+        h = h_new if carry else h
+        scores = {"y": y, "h": h_new, "softmax": tf.nn.softmax(y)}[score]
+        losses.append(batch(keras.losses.sparse_categorical_crossentropy(targets[:, t], scores, from_logits=from_logits)))
+    return total(losses), losses
+
+
+def loss_stacked(cell, inputs, targets):
+    return loss_loop(cell, inputs, targets, total=lambda losses: tf.reduce_sum(tf.stack(losses)))
+
+
+def loss_keras_object(cell, inputs, targets):
+    score = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+    h, losses = tf.zeros((inputs.shape[0], cell.state_size)), []
+    for t in range(inputs.shape[1]):
+        y, [h] = cell(inputs[:, t], [h])
+        losses.append(score(targets[:, t], y))
+    return sum(losses), losses
+
+
+def loss_log_softmax(cell, inputs, targets):
+    h, losses = tf.zeros((inputs.shape[0], cell.state_size)), []
+    for t in range(inputs.shape[1]):
+        y, [h] = cell(inputs[:, t], [h])
+        picked = tf.reduce_sum(tf.one_hot(targets[:, t], y.shape[-1]) * tf.nn.log_softmax(y), axis=-1)
+        losses.append(-tf.reduce_mean(picked))
+    return tf.add_n(losses), losses
+
+
+def loss_float_total(cell, inputs, targets):
+    _, losses = loss_loop(cell, inputs, targets)
+    return sum(float(l) for l in losses), losses
+
+
+def loss_last_only(cell, inputs, targets):
+    h = tf.zeros((inputs.shape[0], cell.state_size))
+    losses = []
+    for t in range(inputs.shape[1]):
+        y, [h] = cell(inputs[:, t], [h])
+        loss = tf.reduce_mean(keras.losses.sparse_categorical_crossentropy(targets[:, t], y, from_logits=True))
+        losses.append(loss)
+    return loss, losses
+
+
+def loss_h0_output_size(cell, inputs, targets):
+    h = tf.zeros((inputs.shape[0], cell.output_size))
+    losses = []
+    for t in range(inputs.shape[1]):
+        y, [h] = cell(inputs[:, t], [h])
+        losses.append(tf.reduce_mean(keras.losses.sparse_categorical_crossentropy(targets[:, t], y, from_logits=True)))
+    return tf.add_n(losses), losses
+
+
+def loss_targets_shifted(cell, inputs, targets):
+    h = tf.zeros((inputs.shape[0], cell.state_size))
+    losses = []
+    for t in range(inputs.shape[1]):
+        y, [h] = cell(inputs[:, t], [h])
+        target = targets[:, min(t + 1, inputs.shape[1] - 1)]
+        losses.append(tf.reduce_mean(keras.losses.sparse_categorical_crossentropy(target, y, from_logits=True)))
+    return tf.add_n(losses), losses
+
+
+# ---------------------------------------------------------------- 1.5a build_vocabulary
+def vocabulary_right(sentences):
+    words = sorted({w for s in sentences for w in rnn.tokenize(s)})
+    return {w: i for i, w in enumerate(words, start=1)}
+
+
+def vocabulary_unique(sentences):
+    words = np.unique([w for s in sentences for w in rnn.tokenize(s)])
+    return dict(zip(words, np.arange(1, len(words) + 1)))
+
+
+def vocabulary_loop(sentences):
+    words = []
+    for sentence in sentences:
+        for word in rnn.tokenize(sentence):
+            if word not in words:
+                words.append(word)
+    words.sort()
+    return dict(zip(words, range(1, len(words) + 1)))
+
+
+def vocabulary_from_zero(sentences):
+    return {w: i - 1 for w, i in vocabulary_right(sentences).items()}
+
+
+def vocabulary_in_order_seen(sentences):
+    words = list(dict.fromkeys(w for s in sentences for w in rnn.tokenize(s)))
+    return {w: i for i, w in enumerate(words, start=1)}
+
+
+def vocabulary_raw_split(sentences):
+    words = sorted({w for s in sentences for w in s.split()})
+    return {w: i for i, w in enumerate(words, start=1)}
+
+
+def vocabulary_not_lowered(sentences):
+    words = sorted({w for s in sentences for w in re.findall(r"[A-Za-z']+", s)})
+    return {w: i for i, w in enumerate(words, start=1)}
+
+
+def vocabulary_reversed(sentences):
+    words = sorted({w for s in sentences for w in rnn.tokenize(s)}, reverse=True)
+    return {w: i for i, w in enumerate(words, start=1)}
+
+
+def vocabulary_inverted(sentences):
+    return {i: w for w, i in vocabulary_right(sentences).items()}
+
+
+def vocabulary_with_duplicates(sentences):
+    words = sorted(w for s in sentences for w in rnn.tokenize(s))
+    return {w: i for i, w in enumerate(words, start=1)}
+
+
+def vocabulary_string_indices(sentences):
+    return {w: str(i) for w, i in vocabulary_right(sentences).items()}
+
+
+def vocabulary_with_pad(sentences):
+    return {"<pad>": 0, **vocabulary_right(sentences)}
+
+
+def vocabulary_by_frequency(sentences):
+    counts = collections.Counter(w for s in sentences for w in rnn.tokenize(s))
+    return {w: i for i, (w, _) in enumerate(counts.most_common(), start=1)}
+
+
+# ---------------------------------------------------------------- 1.5b one_hot
+def one_hot_loop_1d(indices, vocab_size):
+    out = np.zeros((len(indices), vocab_size))
+    for i, k in enumerate(indices):
+        out[i, k] = 1
+    return out
+
+
+def one_hot_put(indices, vocab_size):
+    indices = np.asarray(indices)
+    out = np.zeros(indices.shape + (vocab_size,), dtype="float32")
+    np.put_along_axis(out, indices[..., None], 1.0, axis=-1)
+    return out
+
+
+# ---------------------------------------------------------------- 1.7 build_next_word_model
+def model_right(vocab_size, embedding_dim, rnn_units):
+    return keras.Sequential([keras.layers.Embedding(vocab_size, embedding_dim, mask_zero=True),
+                             keras.layers.RNN(RightRNNCell(rnn_units, vocab_size))])
+
+
+def model_functional(vocab_size, embedding_dim, rnn_units):
+    ids = keras.Input((None,), dtype="int32")
+    embedded = keras.layers.Embedding(vocab_size, embedding_dim, mask_zero=True)(ids)
+    return keras.Model(ids, keras.layers.RNN(CellEinsum(rnn_units, vocab_size))(embedded))
+
+
+def model_added(vocab_size, embedding_dim, rnn_units):
+    model = keras.Sequential()
+    model.add(keras.layers.Embedding(input_dim=vocab_size, output_dim=embedding_dim, mask_zero=True))
+    model.add(keras.layers.RNN(CellOtherInit(rnn_units=rnn_units, output_dim=vocab_size)))
+    return model
+
+
+def model_then(make_layer):
+    """A model builder: Embedding with mask, RNN(RightRNNCell), then the layer `make_layer()`."""
+    def build(vocab_size, embedding_dim, rnn_units):
+        return keras.Sequential([keras.layers.Embedding(vocab_size, embedding_dim, mask_zero=True),
+                                 keras.layers.RNN(RightRNNCell(rnn_units, vocab_size)), make_layer()])
+    return build
+
+
+def model_all_steps(vocab_size, embedding_dim, rnn_units):
+    return keras.Sequential([keras.layers.Embedding(vocab_size, embedding_dim, mask_zero=True),
+                             keras.layers.RNN(RightRNNCell(rnn_units, vocab_size), return_sequences=True)])
+
+
+def model_last_word_only(vocab_size, embedding_dim, rnn_units):
+    return keras.Sequential([keras.layers.Embedding(vocab_size, embedding_dim),
+                             keras.layers.Lambda(lambda e: e[:, -1]), keras.layers.Dense(vocab_size)])
+
+
+def model_without_embedding(vocab_size, embedding_dim, rnn_units):
+    return keras.Sequential([keras.layers.Lambda(lambda ids: tf.one_hot(ids, vocab_size)),
+                             keras.layers.RNN(RightRNNCell(rnn_units, vocab_size))])
+
+
+def model_no_mask(vocab_size, embedding_dim, rnn_units):
+    return keras.Sequential([keras.layers.Embedding(vocab_size, embedding_dim),
+                             keras.layers.RNN(RightRNNCell(rnn_units, vocab_size))])
+
+
+def model_cell_args_swapped(vocab_size, embedding_dim, rnn_units):
+    return keras.Sequential([keras.layers.Embedding(vocab_size, embedding_dim, mask_zero=True),
+                             keras.layers.RNN(RightRNNCell(vocab_size, rnn_units))])
+
+
+def model_embedding_one_more(vocab_size, embedding_dim, rnn_units):
+    return keras.Sequential([keras.layers.Embedding(vocab_size + 1, embedding_dim, mask_zero=True),
+                             keras.layers.RNN(RightRNNCell(rnn_units, vocab_size))])
+
+
+def model_keras_rnn(vocab_size, embedding_dim, rnn_units):
+    return keras.Sequential([keras.layers.Embedding(vocab_size, embedding_dim, mask_zero=True),
+                             keras.layers.SimpleRNN(rnn_units), keras.layers.Dense(vocab_size)])
+
+
+def model_dense_head(vocab_size, embedding_dim, rnn_units):
+    return keras.Sequential([keras.layers.Embedding(vocab_size, embedding_dim, mask_zero=True),
+                             keras.layers.RNN(RightRNNCell(rnn_units, rnn_units)), keras.layers.Dense(vocab_size)])
+
+
+def model_backwards(vocab_size, embedding_dim, rnn_units):
+    return keras.Sequential([keras.layers.Embedding(vocab_size, embedding_dim, mask_zero=True),
+                             keras.layers.RNN(RightRNNCell(rnn_units, vocab_size), go_backwards=True)])
+
+
+def model_drops_last_word(vocab_size, embedding_dim, rnn_units):
+    return keras.Sequential([keras.layers.Embedding(vocab_size, embedding_dim),
+                             keras.layers.Lambda(lambda e: e[:, :-1]),
+                             keras.layers.RNN(RightRNNCell(rnn_units, vocab_size))])
+
+
+def model_wrong_cell(vocab_size, embedding_dim, rnn_units):
+    return keras.Sequential([keras.layers.Embedding(vocab_size, embedding_dim, mask_zero=True),
+                             keras.layers.RNN(CellNoTanh(rnn_units, vocab_size))])
+
+
+def args(*answer):
+    """The check's arguments, built fresh on each call."""
+    return lambda: answer
+
+
+WRONG = [
+    Wrong("1.2", "elementwise * for the matrix products", args(step_elementwise), r"`\*` \(elementwise\)"),
+    Wrong("1.2", "tanh missing", args(step_no_tanh), r"tanh is missing"),
+    Wrong("1.2", "bias left out", args(step_no_bias), r"bias b is missing"),
+    Wrong("1.2", "previous state ignored", args(step_ignores_state), r"previous state is ignored"),
+    Wrong("1.2", "y from h_{t-1}", args(step_y_from_old_state), r"y_t is computed from h_\{t-1\}"),
+    Wrong("1.2", "returns h only", args(step_returns_h_only), r"must return two things"),
+    Wrong("1.2", "returns (h, y)", args(step_swapped), r"wrong order"),
+    Wrong("1.2", "tanh on y", args(step_output_tanh), r"y_t has a tanh"),
+    Wrong("1.2", "y read before the tanh", args(step_y_before_tanh), r"read out before the tanh"),
+    Wrong("1.2", "weights transposed", args(step_transposed), r"transposed"),
+    Wrong("1.2", "sigmoid for tanh", args(step_sigmoid), r"sigmoid"),
+    Wrong("1.2", "ReLU for tanh", args(step_relu), None),
+    Wrong("1.3", "tanh missing", args(CellNoTanh), r"tanh is missing"),
+    Wrong("1.3", "state not carried", args(CellStateNotCarried), r"state is not carried"),
+    Wrong("1.3", "W_hh transposed", args(CellTransposedRecurrence), r"W_hh is transposed"),
+    Wrong("1.3", "elementwise * with W_hh", args(CellElementwise), r"elementwise"),
+    Wrong("1.3", "tanh on y", args(CellOutputTanh), r"y_t has a tanh"),
+    Wrong("1.3", "outputs the state", args(CellReturnsState), r"output_dim=\d+ numbers per step"),
+    Wrong("1.3", "add_weights typo", args(CellAddWeightsTypo), r"add_weight` \(singular\)"),
+    Wrong("1.3", "W_xh stored transposed", args(CellTransposedShapes), r"the transpose"),
+    Wrong("1.3", "no state_size", args(CellNoStateSize), r"state_size"),
+    Wrong("1.3", "W_xh named U", args(CellBadlyNamed), r"no attribute `W_xh`"),
+    Wrong("1.3", "zero-initialised bias never used", args(CellZeroBiasUnused), r"bias b is missing"),
+    Wrong("1.3", "y read before the tanh", args(CellReadBeforeTanh), r"read out before the tanh"),
+    Wrong("1.3", "y from h_{t-1}", args(CellOutputFromOldState), r"y_t is computed from h_\{t-1\}"),
+    Wrong("1.3", "np.tanh in call", args(CellNumpyTanh), r"no gradient reaches"),
+    Wrong("1.3", "sigmoid for tanh", args(CellSigmoid), r"sigmoid"),
+    Wrong("1.3", "extra output bias (zeros)", args(CellOutputBias), r"other weights"),
+    Wrong("1.3", "state detached from the gradient", args(CellStateDetached), r"gradient for `W_\w+` differs"),
+    Wrong("1.4", "state not carried", args(lambda c, x, y: loss_loop(c, x, y, carry=False)), r"state is not carried"),
+    Wrong("1.4", "logits taken as probabilities", args(lambda c, x, y: loss_loop(c, x, y, from_logits=False)),
+          r"treated as probabilities"),
+    Wrong("1.4", "total is the mean over time",
+          args(lambda c, x, y: loss_loop(c, x, y, total=lambda losses: tf.reduce_mean(tf.stack(losses)))),
+          r"mean over time"),
+    Wrong("1.4", "last step skipped", args(lambda c, x, y: loss_loop(c, x, y, steps=lambda T: T - 1)),
+          r"one loss per time step"),
+    Wrong("1.4", "returns the total only", args(lambda c, x, y: loss_loop(c, x, y)[0]), r"must return two things"),
+    Wrong("1.4", "loss of the state h_t", args(lambda c, x, y: loss_loop(c, x, y, score="h")),
+          r"state h_t instead of the output y_t"),
+    Wrong("1.4", "summed over the batch", args(lambda c, x, y: loss_loop(c, x, y, batch=tf.reduce_sum)),
+          r"summed over the batch"),
+    Wrong("1.4", "per-example losses kept", args(lambda c, x, y: loss_loop(c, x, y, batch=lambda v: v)),
+          r"not averaged over the batch"),
+    Wrong("1.4", "softmax then from_logits", args(lambda c, x, y: loss_loop(c, x, y, score="softmax")),
+          r"softmax is applied twice"),
+    Wrong("1.4", "total as a Python float", args(loss_float_total), r"no gradient flows"),
+    Wrong("1.4", "total is the last L_t", args(loss_last_only), r"last step only"),
+    Wrong("1.4", "h_0 sized by output_size", args(loss_h0_output_size), r"raised"),
+    Wrong("1.4", "targets one step ahead", args(loss_targets_shifted), None),
+    Wrong("1.5a", "numbered from 0", args(vocabulary_from_zero), r"index 0 is kept for padding"),
+    Wrong("1.5a", "order of first appearance", args(vocabulary_in_order_seen), r"first appear"),
+    Wrong("1.5a", "str.split", args(vocabulary_raw_split), r"wrong words"),
+    Wrong("1.5a", "returns a list", args(lambda s: sorted(vocabulary_right(s))), r"must return a dict"),
+    Wrong("1.5a", "not lower-cased", args(vocabulary_not_lowered), r"wrong words"),
+    Wrong("1.5a", "reverse sorted", args(vocabulary_reversed), r"reverse sorted"),
+    Wrong("1.5a", "index -> word", args(vocabulary_inverted), r"maps indices to words"),
+    Wrong("1.5a", "duplicates counted", args(vocabulary_with_duplicates), r"not 1, 2, \.\.\., V"),
+    Wrong("1.5a", "indices as strings", args(vocabulary_string_indices), r"not all integers"),
+    Wrong("1.5a", "<pad> in the vocabulary", args(vocabulary_with_pad), r"unexpected \['<pad>'\]"),
+    Wrong("1.5a", "by frequency", args(vocabulary_by_frequency), r"not numbered in sorted order"),
+    Wrong("1.5b", "shifted by one", args(lambda idx, v: np.eye(v)[np.asarray(idx) - 1]), r"one place to the left"),
+    Wrong("1.5b", "flattened", args(lambda idx, v: np.eye(v)[np.ravel(idx)]), r"flattened"),
+    Wrong("1.5b", "vocab_size + 1 positions", args(lambda idx, v: np.eye(v + 1)[idx]), r"one position too many"),
+    Wrong("1.5b", "all ones", args(lambda idx, v: np.ones(np.shape(idx) + (v,))), r"every position is 1"),
+    Wrong("1.5b", "integers", args(lambda idx, v: np.eye(v, dtype=int)[idx]), r"must return floats"),
+    Wrong("1.5b", "vocabulary axis first", args(lambda idx, v: np.eye(v)[:, idx]), r"vocabulary axis comes first"),
+    Wrong("1.5b", "a Python list", args(lambda idx, v: np.eye(v)[idx].tolist()), r"must return an array"),
+    Wrong("1.5b", "loop for 1-D only", args(one_hot_loop_1d), r"wrong shape"),
+    Wrong("1.5b", "never sets the 1", args(lambda idx, v: np.zeros(np.shape(idx) + (v,))), r"no position is set"),
+    Wrong("1.5b", "booleans", args(lambda idx, v: np.arange(v) == np.asarray(idx)[..., None]), r"must return floats"),
+    Wrong("1.5b", "shifted right", args(lambda idx, v: np.roll(np.eye(v)[idx], 1, axis=-1)), r"one place to the right"),
+    Wrong("1.7", "softmax at the end", args(model_then(keras.layers.Softmax)), r"outputs probabilities"),
+    Wrong("1.7", "every step's output", args(model_all_steps), r"one output per time step"),
+    Wrong("1.7", "last word only, no RNN", args(model_last_word_only), r"does not run your MyRNNCell"),
+    Wrong("1.7", "one-hot instead of an Embedding", args(model_without_embedding), r"no Embedding"),
+    Wrong("1.7", "padding not masked", args(model_no_mask), r"not masked"),
+    Wrong("1.7", "MyRNNCell(vocab_size, rnn_units)", args(model_cell_args_swapped), r"output_dim must be vocab_size"),
+    Wrong("1.7", "Embedding(vocab_size + 1, ...)", args(model_embedding_one_more), r"Embedding has the wrong size"),
+    Wrong("1.7", "SimpleRNN + Dense", args(model_keras_rnn), r"does not run your MyRNNCell"),
+    Wrong("1.7", "tanh on the logits", args(model_then(lambda: keras.layers.Activation("tanh"))), r"through a tanh"),
+    Wrong("1.7", "Dense head after a square cell", args(model_dense_head), r"`W_hy` has shape"),
+    Wrong("1.7", "reads backwards", args(model_backwards), None),
+    Wrong("1.7", "drops the last word", args(model_drops_last_word), r"ignores the last word"),
+    Wrong("1.7", "cell without tanh", args(model_wrong_cell), None),
+]
+
+RIGHT = [
+    Right("1.2", "@ as in the formula", args(step_right)),
+    Right("1.2", "float64 np.dot", args(step_float64)),
+    Right("1.2", "einsum", args(step_einsum)),
+    Right("1.2", "fused [W_hh W_xh] on [h; x]", args(step_fused)),
+    Right("1.2", "Python loops over rows", args(step_rows)),
+    Right("1.3", "tf.matmul, glorot, random bias", args(RightRNNCell)),
+    Right("1.3", "random_normal weights, zero bias", args(CellOtherInit)),
+    Right("1.3", "@ and tf.transpose", args(CellAtOperator)),
+    Right("1.3", "float64 weights", args(CellFloat64)),
+    Right("1.3", "einsum", args(CellEinsum)),
+    Right("1.3", "fused matrix on concat([h, x])", args(CellFused)),
+    Right("1.4", "tf.add_n", args(loss_loop)),
+    Right("1.4", "tf.reduce_sum of tf.stack", args(loss_stacked)),
+    Right("1.4", "Keras loss object, Python sum", args(loss_keras_object)),
+    Right("1.4", "log_softmax by hand", args(loss_log_softmax)),
+    Right("1.5a", "set, sorted, enumerate", args(vocabulary_right)),
+    Right("1.5a", "np.unique", args(vocabulary_unique)),
+    Right("1.5a", "loop, sort, zip", args(vocabulary_loop)),
+    Right("1.5b", "np.eye lookup", args(lambda idx, v: np.eye(v, dtype="float32")[idx])),
+    Right("1.5b", "tf.one_hot", args(lambda idx, v: tf.one_hot(idx, v))),
+    Right("1.5b", "comparison with arange", args(lambda idx, v: (np.arange(v) == np.asarray(idx)[..., None]).astype(float))),
+    Right("1.5b", "np.put_along_axis", args(one_hot_put)),
+    Right("1.7", "Sequential of a list", args(model_right)),
+    Right("1.7", "functional API, einsum cell", args(model_functional)),
+    Right("1.7", "Sequential.add, keyword arguments", args(model_added)),
+]
