@@ -2,6 +2,7 @@
 
 import datetime
 import os
+import re
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -11,11 +12,11 @@ matplotlib.use("Agg")
 
 import numpy as np
 import pytest
-import tensorflow as tf
 from keras import layers
 
 from labhelpers import attention
-from labhelpers.grading import NotAttempted
+from labhelpers.grading import NotAttempted, find_exercise, pack
+from mutations import attention as table
 
 
 # ----------------------------------------------------------------------------- the date task
@@ -122,181 +123,72 @@ def test_plots_have_titles_and_labels():
     assert ax.get_title() and ax.get_xlabel() and ax.get_ylabel()
 
 
-# ----------------------------------------------------------------------------- 5.2 decoder inputs
+# ----------------------------------------------------------------------------- the checks
+# Every row of tests/mutations/attention.py runs in tests/test_mutations.py; here, what it does not cover.
 
-def right_decoder_inputs(targets, start_id):
-    return np.concatenate([np.full((len(targets), 1), start_id), targets[:, :-1]], axis=1)
-
-
-def test_decoder_inputs_accepts_right_answers(capsys):
-    attention.check_make_decoder_inputs(right_decoder_inputs)
-    attention.check_make_decoder_inputs(lambda t, s: tf.concat([tf.fill((len(t), 1), s), t[:, :-1]], 1))
-    assert "PASS 5.2" in capsys.readouterr().out
+CHECKS = {"5.2": attention.check_make_decoder_inputs, "5.4": attention.check_scaled_dot_product_attention,
+          "5.5": attention.check_luong_attention}
 
 
-def in_place(targets, start_id):
-    targets[:, 1:] = targets[:, :-1].copy()
-    targets[:, 0] = start_id
-    return targets
+def stub(*args):
+    raise NotImplementedError("Exercise 5.x: replace this line with your code")
 
 
-@pytest.mark.parametrize("answer, diagnosis", [
-    (lambda t, s: t, "no shift"),
-    (lambda t, s: np.concatenate([t[:, 1:], np.full((len(t), 1), s)], 1), "shifted left"),
-    (lambda t, s: np.concatenate([np.zeros((len(t), 1), int), t[:, :-1]], 1), "not START"),
-    (lambda t, s: np.concatenate([np.full((len(t), 1), s), t], 1), "wrong shape"),
-    (in_place, "changed the targets"),
-])
-def test_decoder_inputs_names_wrong_answers(answer, diagnosis, rejected):
-    assert diagnosis in rejected(attention.check_make_decoder_inputs, answer, "5.2")
+class StubLayer(layers.Layer):
+    def __init__(self, units, **kwargs):
+        super().__init__(**kwargs)
+        stub()
 
 
-# ----------------------------------------------------------------------------- 5.4 attention
-
-def tf_attention(queries, keys, values, mask, *, scale=True, axis=-1, masked=True):
-    """A right answer in TensorFlow; the keyword arguments make wrong ones."""
-    scores = tf.matmul(queries, keys, transpose_b=True)
-    if scale:
-        scores /= tf.sqrt(tf.cast(tf.shape(keys)[-1], scores.dtype))
-    if masked:
-        scores = tf.where(mask[:, tf.newaxis, :], scores, -1e9)
-    weights = tf.nn.softmax(scores, axis=axis)
-    return tf.matmul(weights, values), weights
-
-
-def numpy_attention(queries, keys, values, mask):
-    """A right answer in NumPy, with an additive mask."""
-    q, k, v, m = (np.asarray(x) for x in (queries, keys, values, mask))
-    scores = q @ k.transpose(0, 2, 1) / np.sqrt(k.shape[-1]) - 1e9 * ~m[:, None, :]
-    weights = np.exp(scores - scores.max(-1, keepdims=True))
-    weights /= weights.sum(-1, keepdims=True)
-    return weights @ v, weights
-
-
-def test_attention_accepts_right_answers(capsys):
-    attention.check_scaled_dot_product_attention(tf_attention)
-    attention.check_scaled_dot_product_attention(numpy_attention)
-    assert capsys.readouterr().out.count("PASS 5.4") == 2
-
-
-def unnormalised(queries, keys, values, mask):
-    scores = tf.matmul(queries, keys, transpose_b=True) / np.sqrt(8)
-    weights = tf.exp(tf.where(mask[:, tf.newaxis, :], scores, -1e9))
-    return tf.matmul(weights, values), weights
-
-
-def masked_after_softmax(queries, keys, values, mask):
-    _, weights = tf_attention(queries, keys, values, mask, masked=False)
-    weights = weights * tf.cast(mask[:, None, :], weights.dtype)
-    return tf.matmul(weights, values), weights
-
-
-def raw_scores(queries, keys, values, mask):
-    scores = tf.matmul(queries, keys, transpose_b=True) / np.sqrt(8)
-    return tf.matmul(scores, values), scores
-
-
-def scaled_by_d(queries, keys, values, mask):
-    return tf_attention(queries / np.sqrt(8), keys, values, mask)
-
-
-def context_from_keys(queries, keys, values, mask):
-    context, weights = tf_attention(queries, keys, values, mask)
-    return tf.matmul(weights, keys), weights
-
-
-def transposed_context(queries, keys, values, mask):
-    context, weights = tf_attention(queries, keys, values, mask)
-    return context[:, ::-1], weights
-
-
-def elementwise(queries, keys, values, mask):
-    scores = queries * keys
-    return scores, scores
-
-
-def not_done(queries, keys, values, mask):
-    raise NotImplementedError("Exercise 5.4: replace this line with your code")
-
-
-@pytest.mark.parametrize("answer, diagnosis", [
-    (lambda *a: tf_attention(*a, axis=1), "queries axis"),
-    (unnormalised, "not normalised"),
-    (lambda *a: tf_attention(*a, scale=False), "not scaled by 1/sqrt(d)"),
-    (scaled_by_d, "divided by d instead of sqrt(d)"),
-    (lambda *a: tf_attention(*a, masked=False), "mask is not applied"),
-    (masked_after_softmax, "zeroed after the softmax"),
-    (raw_scores, "raw scores"),
-    (context_from_keys, "The context: wrong shape"),
-    (transposed_context, "context is not their weighted sum"),
-    (elementwise, "matrix product"),
-    (lambda *a: tf_attention(*a)[0], "return two things"),
-])
-def test_attention_names_wrong_answers(answer, diagnosis, rejected):
-    assert diagnosis in rejected(attention.check_scaled_dot_product_attention, answer, "5.4")
-
-
-def test_attention_not_attempted_is_reported_as_such():
+@pytest.mark.parametrize("exercise, answer", [("5.2", stub), ("5.4", stub), ("5.5", StubLayer)])
+def test_stubs_are_reported_as_not_attempted(exercise, answer):
     with pytest.raises(NotAttempted, match="not done yet"):
-        attention.check_scaled_dot_product_attention(not_done)
+        CHECKS[exercise](answer)
 
 
-def test_reference_attention_properties():
-    queries, keys, values, mask = attention._attention_inputs()
-    context, weights = attention.reference_attention(queries, keys, values, mask)
-    assert np.allclose(weights.sum(-1), 1) and np.allclose(weights[-1][:, ~mask[-1]], 0)
-    assert np.allclose(context, weights @ values)
+@pytest.mark.parametrize("exercise", ["5.2", "5.4", "5.5"])
+def test_another_seed_draws_other_inputs_and_judges_alike(exercise):
+    """What `grade` does with a student's hidden seed: new inputs, the same verdicts."""
+    check = find_exercise(exercise)
+    inputs = check.inputs(1)
+    assert pack(inputs) != pack(check.inputs(2))
+    right = next(row for row in table.RIGHT if row.exercise == exercise)
+    assert check.decide(inputs, check.collect(right.answer(), inputs)).status == "passed"
+    for wrong in (row for row in table.WRONG if row.exercise == exercise):
+        result = check.decide(inputs, check.collect(wrong.answer(), inputs))
+        assert result.status == "failed" and re.search(wrong.names or "differ", result.message, re.IGNORECASE)
 
 
-# ----------------------------------------------------------------------------- 5.5 Luong layer
+@pytest.mark.parametrize("exercise", ["5.2", "5.4", "5.5"])
+@pytest.mark.parametrize("record", [{"cases": []}, {"cases": "everything passed"}, {"cases": [{}] * 3}])
+def test_judges_fail_forged_records(exercise, record):
+    check = find_exercise(exercise)
+    assert check.decide(check.inputs(0), pack(record)).status == "failed"
 
-def make_luong(attend=tf_attention, activation="tanh", mix=lambda context, state: tf.concat([context, state], -1),
-               pass_mask=True):
-    """A Luong attention layer class; the arguments make wrong ones."""
 
-    class Luong(layers.Layer):
+def junk_layer(returned):
+    class Junk(layers.Layer):
         def __init__(self, units, **kwargs):
             super().__init__(**kwargs)
-            self.combine = layers.Dense(units, activation=activation)
 
         def call(self, decoder_states, encoder_states, source_mask):
-            mask = source_mask if pass_mask else tf.ones_like(source_mask)
-            context, weights = attend(decoder_states, encoder_states, encoder_states, mask)
-            return self.combine(mix(context, decoder_states)), weights
+            return returned(decoder_states, encoder_states)
 
-    return Luong
+    return Junk
 
 
-class SwappedLuong(make_luong()):
-    def call(self, decoder_states, encoder_states, source_mask):
-        return super().call(decoder_states, encoder_states, source_mask)[0], tf.zeros((2, 6, 4))
-
-
-def test_luong_accepts_right_answers(capsys):
-    attention.check_luong_attention(make_luong())
-    attention.check_luong_attention(make_luong(mix=lambda c, s: tf.concat([s, c], -1)))
-    assert capsys.readouterr().out.count("PASS 5.5") == 2
-
-
-@pytest.mark.parametrize("answer, diagnosis", [
-    (make_luong(pass_mask=False), "pass `source_mask` on"),
-    (make_luong(activation=None), "tanh"),
-    (make_luong(mix=lambda c, s: s), "context is not used"),
-    (make_luong(mix=lambda c, s: c), "ignores the decoder state"),
-    (make_luong(attend=lambda *a: tf_attention(*a, scale=False)), "not your scaled_dot_product_attention"),
-    (SwappedLuong, "decoder states are the queries"),
+@pytest.mark.parametrize("exercise, answer", [
+    ("5.2", lambda targets, start_id: "targets"),
+    ("5.2", lambda targets, start_id: None),
+    ("5.2", lambda targets, start_id: [[start_id], list(targets[0])]),
+    ("5.4", lambda q, k, v, mask: ("context", "weights")),
+    ("5.4", lambda q, k, v, mask: (q, None)),
+    ("5.4", lambda q, k, v, mask: {"context": q, "weights": k}),
+    ("5.5", junk_layer(lambda s, h: (None, s))),
+    ("5.5", junk_layer(lambda s, h: s)),
+    ("5.5", junk_layer(lambda s, h: (s, "weights"))),
 ])
-def test_luong_names_wrong_answers(answer, diagnosis, rejected):
-    assert diagnosis in rejected(attention.check_luong_attention, answer, "5.5")
+def test_checks_say_what_they_expected_of_answers_of_the_wrong_type(exercise, answer, rejected):
+    message = rejected(CHECKS[exercise], answer, exercise)
+    assert "Expected:" in message and "Found:" in message and "could not make sense" not in message, message
 
-
-class PaddingLeak(make_luong()):
-    """Right weights, but the output also reads the mean of all encoder states, padding included."""
-
-    def call(self, decoder_states, encoder_states, source_mask):
-        states, weights = super().call(decoder_states, encoder_states, source_mask)
-        return tf.tanh(states + tf.reduce_mean(encoder_states, axis=1, keepdims=True)), weights
-
-
-def test_luong_rejects_output_that_reads_padding(rejected):
-    assert "padded positions" in rejected(attention.check_luong_attention, PaddingLeak, "5.5")
