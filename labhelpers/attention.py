@@ -249,10 +249,11 @@ def plot_attention(weights, source: str, output: str, ax=None, title=None):
 
     weights = np.asarray(weights)[: len(output), : len(source)]
     ax = ax or plt.subplots(figsize=(max(4.0, 0.25 * len(source)), max(3.0, 0.22 * len(output))))[1]
-    image = ax.imshow(weights, cmap="viridis", vmin=0, vmax=1, aspect="auto")
+    top = float(weights.max()) if weights.size else 1.0  # the colours span the weights there are
+    image = ax.imshow(weights, cmap="viridis", vmin=0, vmax=max(top, 1e-6), aspect="auto")
     ax.set_xticks(range(len(source)), list(source))
     ax.set_yticks(range(len(output)), list(output))
     ax.set(title=title or f"{source!r} -> {output!r}",
            xlabel="input character (position in source)", ylabel="output character (step)")
-    plt.colorbar(image, ax=ax, label="attention weight (0-1)")
+    plt.colorbar(image, ax=ax, label=f"attention weight (0 to {top:.2f}, the largest here)")
     return ax
