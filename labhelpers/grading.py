@@ -293,12 +293,17 @@ def errors_in(data) -> dict | None:
 
 
 def shown(value, limit: int = 120) -> str:
-    """A probe's value as a judge's message shows it: a learner's object by its type, else its short repr."""
+    """A probe's value in a few words, for a message's `found`: a learner's object by its type,
+    an array by its shape and dtype, a list by its length, anything else by its short repr."""
     if isinstance(value, dict) and set(value) == {"__object__"}:
         return value["__object__"]
     if isinstance(value, np.ndarray):
-        return f"an array of shape {value.shape} and dtype {value.dtype}"
-    return _short(repr(value), limit)
+        return f"an array of shape {value.shape} ({value.dtype})"
+    if isinstance(value, list):
+        return f"a list or tuple of {len(value)} items"
+    if value is None:
+        return "None (nothing returned)"
+    return _short(f"{type(value).__name__} {value!r}", limit)
 
 
 def found_as_array(value, what: str, expected: str, hint: str, dtype="float64") -> np.ndarray:

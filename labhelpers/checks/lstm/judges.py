@@ -12,7 +12,7 @@ import itertools
 import keras
 import numpy as np
 
-from labhelpers.grading import CheckFailed, found_as_array
+from labhelpers.grading import CheckFailed, found_as_array, shown
 
 GATES = "ifco"  # the row blocks of the LSTM's W_xh, W_hh and b, as in keras.layers.LSTM
 GATE_NAMES = {"i": "input i", "f": "forget f", "c": "candidate c~", "o": "output o"}
@@ -27,17 +27,6 @@ def _close(a, b, tol=1e-4) -> bool:
 def _worst(found, expected) -> str:
     diff = np.abs(np.asarray(found, "float64") - np.asarray(expected, "float64"))
     return f"largest difference {diff.max():.3g} (expected values up to {np.abs(expected).max():.3g})"
-
-
-def _described(value) -> str:
-    """What a probe found, in a few words, for a "found" field."""
-    if isinstance(value, dict) and "__object__" in value:
-        return value["__object__"]
-    if isinstance(value, np.ndarray):
-        return f"an array of shape {value.shape}"
-    if isinstance(value, list):
-        return f"a list of {len(value)}"
-    return "None" if value is None else f"{type(value).__name__} {value!r}"[:120]
 
 
 def _weights_present(found: dict, expected: dict, hint: str) -> None:
@@ -237,7 +226,7 @@ def _clip_entries(case, returned) -> list:
     expected = f"a list of {len(given)} entries, None where a gradient is None, else a tensor of its shape"
     if "entries" not in returned:
         what = returned["value"]
-        found = "a single number (the norm?)" if np.ndim(what) == 0 and not isinstance(what, dict) else _described(what)
+        found = "a single number (the norm?)" if np.ndim(what) == 0 and not isinstance(what, dict) else shown(what)
         raise CheckFailed("clip_gradients must return the list of clipped gradients", expected=expected,
                           found=f"{returned['kind']}: {found}", hint=CLIP_HINT)
     entries = returned["entries"]
@@ -255,7 +244,7 @@ def _clip_entries(case, returned) -> list:
         if g is None:
             if entry is not None:
                 raise CheckFailed(f"entry {k} should be None, like the gradient given there", expected="None",
-                                  found=_described(entry["value"]), hint="pass None gradients through unchanged.")
+                                  found=shown(entry["value"]), hint="pass None gradients through unchanged.")
             arrays.append(None)
             continue
         if entry is None:
@@ -441,12 +430,12 @@ def _lstm_structure(case, result) -> None:
     if result["state_size"] != [units, units] or result["output_size"] != units:
         raise CheckFailed("state_size or output_size is wrong", expected=f"state_size [{units}, {units}] "
                           f"(h and c) and output_size {units}",
-                          found=f"{_described(result['state_size'])} and {_described(result['output_size'])}",
+                          found=f"{shown(result['state_size'])} and {shown(result['output_size'])}",
                           hint="keep the `__init__` given in the notebook.")
     value = result["step"]["value"]
     if not (isinstance(value, list) and len(value) == 2 and isinstance(value[1], list) and len(value[1]) == 2):
         raise CheckFailed("call must return the output and the list of the two new states",
-                          expected="(h_t, [h_t, c_t])", found=f"{result['step']['kind']}: {_described(value)}",
+                          expected="(h_t, [h_t, c_t])", found=f"{result['step']['kind']}: {shown(value)}",
                           hint="end `call` with `return h, [h, c]`.")
 
 
@@ -495,7 +484,7 @@ def _lstm_sequence(case, result, reference) -> None:
     if not (isinstance(states, list) and len(states) == 2
             and all(_close(s, reference[k]) for s, k in zip(states, "hc"))):
         raise CheckFailed("the final states h_T, c_T differ from keras.layers.LSTM",
-                          expected="[h_T, c_T]", found=_described(states), hint=LSTM_HINT)
+                          expected="[h_T, c_T]", found=shown(states), hint=LSTM_HINT)
     for name, gradient in zip(("W_xh", "W_hh", "b"), result["gradients"]):
         if gradient is None:
             raise CheckFailed(f"no gradient reaches self.{name}", expected="a gradient for every weight",

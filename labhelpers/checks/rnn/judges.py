@@ -13,7 +13,7 @@ import numpy as np
 import tensorflow as tf
 
 from labhelpers.checks.rnn.probes import CELL_WEIGHTS, readout_cell
-from labhelpers.grading import CheckFailed, describe_error, errors_in, found_as_array
+from labhelpers.grading import CheckFailed, describe_error, errors_in, found_as_array, shown
 
 ATOL = 1e-4
 STEP_HINTS = {
@@ -53,7 +53,7 @@ def case_records(inputs, data, what: str) -> tuple[list, list]:
     cases, records = inputs["cases"], data.get("cases")
     if not (isinstance(records, list) and len(records) == len(cases) and all(isinstance(r, dict) for r in records)):
         raise CheckFailed(f"{what} was not run on every drawn case", expected=f"{len(cases)} runs",
-                          found=describe(records), hint="run the check on your code as it is.")
+                          found=shown(records), hint="run the check on your code as it is.")
     return cases, records
 
 
@@ -62,17 +62,6 @@ def raise_learner_error(record, hints=None) -> None:
     error = errors_in(record)
     if error:
         raise describe_error(error, hints)
-
-
-def describe(value) -> str:
-    """What a learner's value is, in a few words, for a message's `found`."""
-    if isinstance(value, dict) and "__object__" in value:
-        return value["__object__"]
-    if isinstance(value, np.ndarray):
-        return f"an array of shape {value.shape} ({value.dtype})"
-    if isinstance(value, list):
-        return f"a list or tuple of {len(value)} items"
-    return f"{type(value).__name__} {value!r}"[:120]
 
 
 def random_weights(rng, input_dim, units, output_dim, readout_scale=1.0) -> dict:
@@ -139,7 +128,7 @@ def _step_mistakes(x, h_prev, W_xh, W_hh, W_hy, b, h_ref):
 def _returned_pair(result) -> None:
     if not (isinstance(result, list) and len(result) == 2):
         raise CheckFailed("rnn_step must return two things", expected="a tuple (y_t, h_t)",
-                          found=describe(result), hint="end with `return y, h`.")
+                          found=shown(result), hint="end with `return y, h`.")
 
 
 def rnn_step(inputs, data):
@@ -264,7 +253,7 @@ def _cell_structure(record, case) -> None:
     attributes, weights = record.get("attributes"), record.get("weights")
     if not (isinstance(attributes, dict) and isinstance(weights, list)):
         raise CheckFailed("the check found no weights on the cell", expected="W_xh, W_hh, b and W_hy",
-                          found=describe(attributes), hint="create them with `self.add_weight` in `build`.")
+                          found=shown(attributes), hint="create them with `self.add_weight` in `build`.")
     for name in CELL_WEIGHTS:
         attribute, shape = attributes.get(name), tuple(case[name].shape)
         if attribute is None:
@@ -425,11 +414,11 @@ def _loss_record(record, case) -> tuple[np.ndarray, float]:
     returned = record.get("returned")
     if not (isinstance(returned, list) and len(returned) == 2):
         raise CheckFailed("unrolled_loss must return two things", expected="(total_loss, step_losses)",
-                          found=describe(returned), hint="end with `return total, step_losses`.")
+                          found=shown(returned), hint="end with `return total, step_losses`.")
     total, step_losses = returned
     if not isinstance(step_losses, (list, np.ndarray)) or getattr(step_losses, "ndim", 1) == 0:
         raise CheckFailed("the second value returned is not a list of per-step losses",
-                          expected=f"[L_1, ..., L_{steps}]", found=describe(step_losses),
+                          expected=f"[L_1, ..., L_{steps}]", found=shown(step_losses),
                           hint="append L_t to a list inside the loop over t.")
     if len(step_losses) != steps:
         raise CheckFailed("one loss per time step is expected", expected=f"{steps} losses for {steps} steps",
@@ -455,7 +444,7 @@ def _loss_gradients(record, ref, batch, steps) -> None:
         raise CheckFailed(
             "no gradient flows from the total loss L back to the cell's weights",
             expected="L as a TensorFlow tensor computed from the cell's outputs",
-            found=f"L returned as {describe(record['returned'][0])}" if gradients is None else "no gradient (None)",
+            found=f"L returned as {shown(record['returned'][0])}" if gradients is None else "no gradient (None)",
             hint="keep every step in TensorFlow (tf.add_n, tf.reduce_mean); float(), .numpy() or NumPy "
             "functions cut the gradient that training needs.")
     worst = max(max_diff(g, r) if np.shape(g) == np.shape(r) else np.inf for g, r in zip(gradients, ref["gradients"]))

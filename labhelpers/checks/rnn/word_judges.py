@@ -10,8 +10,8 @@ import keras
 import numpy as np
 
 from labhelpers.checks.rnn.judges import (
-    CELL_HINTS, case_records, close, describe, max_diff, only_variant, raise_learner_error, random_weights)
-from labhelpers.grading import CheckFailed, found_as_array
+    CELL_HINTS, case_records, close, max_diff, only_variant, raise_learner_error, random_weights)
+from labhelpers.grading import CheckFailed, found_as_array, shown
 
 # ---------------------------------------------------------------- 1.5a build_vocabulary
 WORDS = ("the cat dog sat on a mat park walk run my her his took for we it's don't zebra apple "
@@ -49,14 +49,14 @@ def _vocabulary_pairs(record) -> dict:
     """The returned dict as {word: index}, with the types of its keys and values checked."""
     if not record.get("is_dict"):
         raise CheckFailed("build_vocabulary must return a dict", expected="{word: index}",
-                          found=describe(record.get("returned")), hint="e.g. {'a': 1, 'cat': 2, ...}.")
+                          found=shown(record.get("returned")), hint="e.g. {'a': 1, 'cat': 2, ...}.")
     pairs = record.get("pairs") or []
     keys, values = [p[0] for p in pairs], [p[1] for p in pairs]
     if keys and all(isinstance(k, int) for k in keys) and all(isinstance(v, str) for v in values):
         raise CheckFailed("the dict maps indices to words", expected="{word: index}",
                           found=f"{{{keys[0]!r}: {values[0]!r}, ...}}", hint="make the words the keys.")
     if not all(isinstance(k, str) for k in keys):
-        raise CheckFailed("the keys are not all words", expected="str keys", found=describe(keys[:5]),
+        raise CheckFailed("the keys are not all words", expected="str keys", found=shown(keys[:5]),
                           hint="the keys are the words that `rnn.tokenize` returns.")
     if not all(isinstance(v, int) and not isinstance(v, bool) for v in values):
         bad = next(v for v in values if not isinstance(v, int) or isinstance(v, bool))
@@ -152,7 +152,7 @@ def one_hot(inputs, data):
         value = record.get("returned")
         if not isinstance(value, np.ndarray):
             raise CheckFailed("one_hot must return an array", expected="a float NumPy array (or tensor)",
-                              found=describe(value) if record.get("kind") in (None, "dict") else record["kind"],
+                              found=shown(value) if record.get("kind") in (None, "dict") else record["kind"],
                               hint="build it with NumPy, e.g. from np.zeros or np.eye.")
         _one_hot_shape(value, indices, vocab_size)
         if value.dtype.kind != "f":
