@@ -21,6 +21,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
+from keras import layers  # noqa: E402
 
 from labhelpers import ngrams, sentiment  # noqa: E402
 from labhelpers.grading import format_table  # noqa: E402
@@ -37,15 +38,33 @@ QUICK = dict(train_count=2_000, seq_len=64, max_epochs=2)
 MODELS = ("average", "nbsvm", "lstm")
 
 
+def make_vectorizer(texts, vocab_size, seq_len):
+    """The notebook's exercise 4.1."""
+    vectorizer = layers.TextVectorization(max_tokens=vocab_size, output_sequence_length=seq_len,
+                                          standardize=sentiment.standardize)
+    vectorizer.adapt(texts)
+    return vectorizer
+
+
+def build_bidirectional_classifier(vocab_size, embed_dim, units):
+    """The notebook's exercise 4.3."""
+    return keras.Sequential([
+        keras.Input(shape=(None,), dtype="int64"),
+        layers.Embedding(vocab_size, embed_dim, mask_zero=True),
+        layers.Bidirectional(layers.LSTM(units)),
+        layers.Dense(1, activation="sigmoid"),
+    ])
+
+
 def fit_sequence_model(model, data, settings):
     """The notebook's training recipe on id sequences; returns test probabilities."""
-    vectorizer = sentiment.reference_vectorizer(data["train"].texts, settings["vocab_size"], settings["seq_len"])
+    vectorizer = make_vectorizer(data["train"].texts, settings["vocab_size"], settings["seq_len"])
     splits = {name: sentiment.make_dataset(vectorizer, split, 64, shuffle=name == "train")
               for name, split in data.items()}
     model.compile(optimizer=keras.optimizers.Adam(settings["lr"]), loss="binary_crossentropy", metrics=["accuracy"])
     stop = keras.callbacks.EarlyStopping(monitor="val_loss", patience=1, restore_best_weights=True)
     model.fit(splits["train"], validation_data=splits["val"], epochs=settings["max_epochs"], callbacks=[stop],
-              verbose=2)
+              shuffle=False, verbose=2)  # the training split shuffles itself each epoch
     return np.ravel(model.predict(splits["test"], verbose=0))
 
 
@@ -59,7 +78,7 @@ CANDIDATES = {
         sentiment.build_average_baseline(s["vocab_size"], s["embed_dim"]), data, s)),
     "nbsvm": ("n-gram NBSVM (unigrams + bigrams)", nbsvm_probabilities),
     "lstm": ("bidirectional LSTM", lambda data, s: fit_sequence_model(
-        sentiment.reference_classifier(s["vocab_size"], s["embed_dim"], s["units"], bidirectional=True), data, s)),
+        build_bidirectional_classifier(s["vocab_size"], s["embed_dim"], s["units"]), data, s)),
 }
 
 

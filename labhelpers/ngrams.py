@@ -78,6 +78,7 @@ def train_nbsvm(splits: dict[str, Split], max_tokens: int, ngrams: int = 2, init
     Returns (model, ngram_sets, {split name: dataset}).
     """
     import keras
+    from tqdm.keras import TqdmCallback
 
     ngram_sets = NgramSets(splits["train"].texts, max_tokens, ngrams)
     ids = {name: ngram_sets(split.texts) for name, split in splits.items()}
@@ -88,14 +89,17 @@ def train_nbsvm(splits: dict[str, Split], max_tokens: int, ngrams: int = 2, init
     model = build_nbsvm(ratios, initial_weight)
     model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss="binary_crossentropy", metrics=["accuracy"])
     stop = keras.callbacks.EarlyStopping(monitor="val_loss", patience=1, restore_best_weights=True)
-    model.fit(data["train"], validation_data=data["val"], epochs=max_epochs, callbacks=[stop], verbose=2)
+    model.fit(data["train"], validation_data=data["val"], epochs=max_epochs, shuffle=False,  # the data shuffles itself
+              callbacks=[stop, TqdmCallback(verbose=0)], verbose=0)
     return model, ngram_sets, data
 
 
-def score_texts(model, ngram_sets: NgramSets, texts, batch_size: int = 256) -> np.ndarray:
-    """The model's probability of 'positive' for each text."""
-    data = dataset(ngram_sets(texts), np.zeros(len(texts)), batch_size)
-    return np.ravel(model.predict(data, verbose=0))
+def score_texts(model, ngram_sets: NgramSets, texts) -> np.ndarray:
+    """The model's probability of 'positive' for each of a few texts (a direct call, as `sentiment.score_texts`)."""
+    import tensorflow as tf
+
+    ids = tf.ragged.constant(ngram_sets(texts), dtype=tf.int32, ragged_rank=1).to_tensor()
+    return np.ravel(np.asarray(model(ids, training=False)))
 
 
 def show_strongest(ngram_sets: NgramSets, model, count: int = 10) -> None:

@@ -66,9 +66,10 @@ def test_batches_are_padded_with_zeros_to_their_longest_text(sets):
     assert list(np.asarray(labels)) == [1.0, 1.0]
 
 
-def test_training_learns_the_toy_task_and_scores_any_text(capsys):
+def test_training_learns_the_toy_task_and_scores_any_text(capsys, recwarn):
     splits = {name: Split(np.array(TEXTS * 4), np.tile(LABELS, 4)) for name in ("train", "val", "test")}
     model, sets, _ = ngrams.train_nbsvm(splits, max_tokens=100, max_epochs=3, learning_rate=0.05)
+    assert not [w for w in recwarn if "shuffle" in str(w.message)], "fit warned that it ignores shuffle=True"
     scores = ngrams.score_texts(model, sets, ["good film", "bad film", "", "zorblax"])
     assert scores[0] > 0.5 > scores[1]
     assert scores.shape == (4,) and np.all((scores >= 0) & (scores <= 1))

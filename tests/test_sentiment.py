@@ -1,18 +1,13 @@
-"""Lab 04: the data, the helpers, and every check on right and wrong answers."""
+"""Lab 04: the data, the helpers, and what the checks promise beyond the mutation table."""
 
 import numpy as np
 import pytest
 
 keras = pytest.importorskip("keras")
-from keras import layers  # noqa: E402
 
 from labhelpers import sentiment  # noqa: E402
-
-
-def names_all(message, *words):
-    """Assert that a check's failure message names every word of the diagnosis."""
-    for word in words:
-        assert word in message, message
+from labhelpers.grading import FAILED, PASSED, PROBE_DIR_ENV, find_exercise, pack, unpack  # noqa: E402
+from mutations import sentiment as table  # noqa: E402
 
 
 # --- data ---------------------------------------------------------------------------------
@@ -57,173 +52,55 @@ def test_standardize_drops_html_punctuation_and_emoji():
     assert out.numpy()[0].decode().split() == ["not", "bad", "good", "it's"]
 
 
-# --- 4.1 make_vectorizer -----------------------------------------------------------------
+# --- the checks (every row of tests/mutations/sentiment.py runs in tests/test_mutations.py) -------
+# Here: what the probe/judge split promises.
 
-def vectorizer_with(**settings):
-    def make_vectorizer(texts, vocab_size, seq_len):
-        options = dict(max_tokens=vocab_size, output_sequence_length=seq_len,
-                       standardize=sentiment.standardize)
-        options.update(settings)
-        vectorizer = layers.TextVectorization(**options)
-        if settings.pop("adapt", True):
-            vectorizer.adapt(texts)
-        return vectorizer
-    return make_vectorizer
+ANSWERS = {"4.1": table.vectorizer_with(), "4.2": table.classifier(), "4.3": table.classifier(bidirectional=True),
+           "4.4": table.trainer(), "4.5": table.evaluation()}
 
 
-def test_make_vectorizer_accepts_right_answers(capsys):
-    sentiment.check_make_vectorizer(vectorizer_with())
-    sentiment.check_make_vectorizer(vectorizer_with(standardize="lower_and_strip_punctuation"))
-    assert "PASS 4.1" in capsys.readouterr().out
+@pytest.mark.parametrize("exercise", sorted(ANSWERS))
+def test_a_judge_passes_only_what_was_computed_on_its_own_inputs(exercise):
+    """Right answers' data, collected on one draw and judged against another, is refused."""
+    check = find_exercise(exercise)
+    data = check.collect((ANSWERS[exercise],), check.inputs(1))
+    assert check.decide(check.inputs(1), data).status == PASSED
+    refused = check.decide(check.inputs(2), data)
+    assert refused.status == FAILED and refused.message
 
 
-def test_make_vectorizer_rejects_no_adapt(rejected):
-    def no_adapt(texts, vocab_size, seq_len):
-        return layers.TextVectorization(max_tokens=vocab_size, output_sequence_length=seq_len)
-    names_all(rejected(sentiment.check_make_vectorizer, no_adapt, "4.1"), "vocabulary is empty", "adapt")
-
-
-@pytest.mark.parametrize("settings, words", [
-    (dict(output_mode="multi_hot", output_sequence_length=None), ["bag of words"]),
-    (dict(output_sequence_length=None), ["fixed length", "output_sequence_length"]),
-    (dict(standardize=None), ["capitals or punctuation"]),
+@pytest.mark.parametrize("exercise, key, forged, expected", [
+    ("4.2", "cases", {"returned": "a model"}, "must return a Keras model"),
+    ("4.2", "cases", {"first": [[0.5]] * 4, "first_again": [[0.5]] * 4, "layers": [], "shapes": [],
+                      "padded": [[0.5]] * 4}, "differ from Keras"),
+    ("4.5", "returned", [[0.5, 0.5], [[1, 2], [3, 4]]], "accuracy is not one number"),
+    ("4.5", "returned", [0.5, {"__object__": "str: 'counts'"}], "confusion matrix is not an array"),
+    ("4.4", "cases", {"history": {"loss": [1.0], "val_loss": "low"}, "weights": [], "optimizer": "Adam"},
+     "history['val_loss'] is not an array"),
 ])
-def test_make_vectorizer_rejects_wrong_settings(settings, words, rejected):
-    names_all(rejected(sentiment.check_make_vectorizer, vectorizer_with(**settings), "4.1"), *words)
+def test_data_of_the_wrong_kind_is_reported_not_crashed_on(exercise, key, forged, expected):
+    check = find_exercise(exercise)
+    inputs = check.inputs(0)
+    result = check.decide(inputs, pack({key: [forged] * len(inputs["cases"])}))
+    assert result.status == FAILED and expected in result.message, result.message
+    short = check.decide(inputs, pack({key: [forged]}))
+    assert short.status == FAILED and "one result per drawn case" in short.message
 
 
-def test_make_vectorizer_rejects_wrong_vocabulary_size(rejected):
-    def too_big(texts, vocab_size, seq_len):
-        return vectorizer_with()(texts, vocab_size + 2, seq_len)
-    names_all(rejected(sentiment.check_make_vectorizer, too_big, "4.1"), "wrong size", "max_tokens")
-
-
-# --- 4.2 / 4.3 classifiers -----------------------------------------------------------------
-
-def classifier(bidirectional=False, mask=True, activation="sigmoid", return_sequences=False,
-               cell=layers.LSTM):
-    def build(vocab_size, embed_dim, units):
-        recurrent = cell(units, return_sequences=return_sequences)
-        if bidirectional:
-            recurrent = layers.Bidirectional(recurrent)
-        return keras.Sequential([
-            keras.Input(shape=(None,), dtype="int64"),
-            layers.Embedding(vocab_size, embed_dim, mask_zero=mask),
-            recurrent,
-            layers.Dense(1, activation=activation),
-        ])
-    return build
-
-
-def test_lstm_classifier_accepts_right_answers(capsys):
-    sentiment.check_build_lstm_classifier(classifier())
-
-    def functional(vocab_size, embed_dim, units):
-        inputs = keras.Input(shape=(None,), dtype="int32")
-        x = layers.Embedding(vocab_size, embed_dim, mask_zero=True)(inputs)
-        x = layers.Dropout(0.3)(layers.LSTM(units)(x))
-        return keras.Model(inputs, layers.Dense(1, activation="sigmoid")(x))
-    sentiment.check_build_lstm_classifier(functional)
-    assert capsys.readouterr().out.count("PASS 4.2") == 2
-
-
-@pytest.mark.parametrize("wrong, words", [
-    (classifier(mask=False), ["padding changes the prediction", "mask_zero"]),
-    (classifier(activation=None), ["logit"]),
-    (classifier(return_sequences=True), ["one score per review", "return_sequences"]),
-    (classifier(cell=layers.GRU), ["no LSTM"]),
-    (classifier(bidirectional=True), ["one-directional"]),
-])
-def test_lstm_classifier_rejects_wrong_answers(wrong, words, rejected):
-    names_all(rejected(sentiment.check_build_lstm_classifier, wrong, "4.2"), *words)
-
-
-def test_lstm_classifier_rejects_ignored_arguments(rejected):
-    def fixed_units(vocab_size, embed_dim, units):
-        return classifier()(vocab_size, embed_dim, 32)
-    names_all(rejected(sentiment.check_build_lstm_classifier, fixed_units, "4.2"), "wrong shape", "units")
-
-
-def test_bidirectional_classifier_accepts_right_answers(capsys):
-    sentiment.check_build_bidirectional_classifier(classifier(bidirectional=True))
-    assert "PASS 4.3" in capsys.readouterr().out
-
-
-@pytest.mark.parametrize("wrong, words", [
-    (classifier(), ["no `Bidirectional`"]),
-    (classifier(bidirectional=True, mask=False), ["padding changes the prediction"]),
-    (classifier(bidirectional=True, activation=None), ["logit"]),
-])
-def test_bidirectional_classifier_rejects_wrong_answers(wrong, words, rejected):
-    names_all(rejected(sentiment.check_build_bidirectional_classifier, wrong, "4.3"), *words)
-
-
-def test_not_done_yet_is_reported(rejected):
+def test_a_stub_is_not_done_yet(rejected):
     def stub(vocab_size, embed_dim, units):
         raise NotImplementedError("Exercise 4.3")
-    names_all(rejected(sentiment.check_build_bidirectional_classifier, stub, "4.3"), "not done yet")
+    assert "not done yet" in rejected(sentiment.check_build_bidirectional_classifier, stub, "4.3")
 
 
-# --- 4.4 early stopping ------------------------------------------------------------------
-
-def trainer(loss="binary_crossentropy", monitor="val_loss", restore=True, patience=None,
-            validation=True, stop=True):
-    def train_with_early_stopping(model, train_data, val_data, max_epochs, patience_=None, **kw):
-        wait = kw.get("patience", patience_) if patience is None else patience
-        model.compile(optimizer="adam", loss=loss, metrics=["accuracy"])
-        callbacks = [keras.callbacks.EarlyStopping(
-            monitor=monitor, patience=wait, restore_best_weights=restore)] if stop else []
-        return model.fit(train_data, validation_data=val_data if validation else None,
-                         epochs=max_epochs, callbacks=callbacks, verbose=0)
-    return train_with_early_stopping
-
-
-def test_early_stopping_accepts_right_answer(capsys):
-    sentiment.check_train_with_early_stopping(trainer())
-    assert "PASS 4.4" in capsys.readouterr().out
-
-
-@pytest.mark.parametrize("wrong, words", [
-    (trainer(stop=False), ["ran all epochs", "EarlyStopping"]),
-    (trainer(monitor="loss"), ["ran all epochs"]),
-    (trainer(restore=False), ["last epoch's weights", "restore_best_weights"]),
-    (trainer(patience=4), ["wrong epoch", "patience"]),
-    (trainer(validation=False), ["no validation loss", "validation_data"]),
-    (trainer(loss="mse"), ["binary cross-entropy"]),
-    (trainer(loss=keras.losses.BinaryCrossentropy(from_logits=True)), ["logits"]),
-])
-def test_early_stopping_rejects_wrong_answers(wrong, words, rejected):
-    names_all(rejected(sentiment.check_train_with_early_stopping, wrong, "4.4"), *words)
-
-
-# --- 4.5 evaluation ----------------------------------------------------------------------
-
-def evaluation(flatten=True, transpose=False, normalise=False, threshold_below=False):
-    def evaluate_predictions(probabilities, labels):
-        probabilities = np.ravel(probabilities) if flatten else probabilities
-        predicted = (probabilities < 0.5) if threshold_below else (probabilities > 0.5)
-        predicted = predicted.astype(int)
-        accuracy = np.mean(predicted == labels)
-        confusion = np.zeros((2, 2))
-        for truth, guess in zip(labels, np.ravel(predicted)):
-            confusion[(guess, truth) if transpose else (truth, guess)] += 1
-        return accuracy, confusion / len(labels) if normalise else confusion
-    return evaluate_predictions
-
-
-def test_evaluation_accepts_right_answer(capsys):
-    sentiment.check_evaluate_predictions(evaluation())
-    assert "PASS 4.5" in capsys.readouterr().out
-
-
-@pytest.mark.parametrize("wrong, words", [
-    (evaluation(flatten=False), ["every prediction with every label", "Flatten"]),
-    (evaluation(transpose=True), ["transposed"]),
-    (evaluation(normalise=True), ["fractions"]),
-    (evaluation(threshold_below=True), ["confusion matrix is wrong", "above 0.5"]),
-])
-def test_evaluation_rejects_wrong_answers(wrong, words, rejected):
-    names_all(rejected(sentiment.check_evaluate_predictions, wrong, "4.5"), *words)
+def test_checks_run_in_grade_mode_without_judging(tmp_path, monkeypatch, capsys):
+    check = find_exercise("4.5")
+    (tmp_path / "4.5.in").write_bytes(pack(check.draw(np.random.default_rng(7))))
+    monkeypatch.setenv(PROBE_DIR_ENV, str(tmp_path))
+    sentiment.check_evaluate_predictions(table.evaluation(transpose=True))
+    assert "PASS" not in capsys.readouterr().out
+    result = check.decide(unpack((tmp_path / "4.5.in").read_bytes()), (tmp_path / "4.5.out").read_bytes())
+    assert result.status == FAILED and "transposed" in result.message
 
 
 # --- helpers: predict, order test, evaluation pictures ------------------------------------
@@ -231,7 +108,7 @@ def test_evaluation_rejects_wrong_answers(wrong, words, rejected):
 @pytest.fixture(scope="module")
 def tiny_model():
     texts = np.array(["good fun film", "bad dull film", "great fun", "awful bad plot"] * 4)
-    vectorizer = sentiment.reference_vectorizer(texts, vocab_size=12, seq_len=20)
+    vectorizer = table.vectorizer_with()(texts, vocab_size=12, seq_len=20)
     return vectorizer, sentiment.build_average_baseline(12, 4)
 
 
@@ -263,6 +140,23 @@ def test_order_test_shows_the_average_baseline_is_order_blind(tiny_model, capsys
     assert scores["baseline"].shape == (len(sentiment.ORDER_PAIRS), 2)
     assert np.allclose(scores["baseline"][:, 0], scores["baseline"][:, 1], atol=1e-5)
     assert "not bad at all" in capsys.readouterr().out
+
+
+def test_scoring_with_one_model_after_another_makes_tensorflow_warn_of_nothing(tiny_model):
+    """Each `model.predict` compiles a function; several in a row made TensorFlow warn of retracing."""
+    import logging
+
+    vectorizer, _ = tiny_model
+    messages = []
+    handler = logging.Handler()
+    handler.emit = lambda record: messages.append(record.getMessage())
+    logging.getLogger("tensorflow").addHandler(handler)
+    try:
+        for _ in range(6):
+            sentiment.score_texts(sentiment.build_average_baseline(12, 4), vectorizer, ["good fun", "bad plot"])
+    finally:
+        logging.getLogger("tensorflow").removeHandler(handler)
+    assert messages == []
 
 
 def test_every_pair_of_the_order_test_has_the_same_words():

@@ -1,0 +1,99 @@
+"""Lab 04's probes: they call the learner's code on the given inputs and return plain data."""
+
+import numpy as np
+
+from labhelpers.grading import LearnerError, attempt, plain
+
+
+def make_vectorizer(make_vectorizer, inputs):
+    """Per drawn corpus: the vocabulary the learner's layer learned and the ids it gives the texts."""
+    cases = []
+    for case in inputs["cases"]:
+        vectorizer = attempt(make_vectorizer, np.array(case["corpus"]), case["vocab_size"], case["seq_len"])
+        record = {"returned": type(vectorizer).__name__}
+        if hasattr(vectorizer, "get_vocabulary") and callable(vectorizer):
+            record["vocabulary"] = [str(word) for word in attempt(vectorizer.get_vocabulary)]
+            try:  # an empty vocabulary fails here: the judge names that first
+                record["ids"] = plain(attempt(vectorizer, np.array(case["texts"], dtype=object)))
+            except LearnerError as error:
+                record["ids_error"] = error.record
+        cases.append(record)
+    return {"cases": cases}
+
+
+def weights_and_gradients(model, ids, coefficients):
+    """The gradient of sum(coefficients * scores) for each of the model's weights (None: not trained)."""
+    import tensorflow as tf
+
+    with tf.GradientTape() as tape:
+        scores = tf.cast(attempt(model, ids, training=False), "float64")
+        total = tf.reduce_sum(tf.reshape(scores, [len(ids), -1]) * coefficients)
+    found = tape.gradient(total, model.trainable_weights)
+    by_weight = dict(zip((id(w) for w in model.trainable_weights), found))
+    return [None if by_weight.get(id(w)) is None else plain(tf.convert_to_tensor(by_weight[id(w)]))
+            for w in model.weights]
+
+
+def classifier(build, inputs):
+    """Per drawn size: the learner's model with the drawn weights set, scored on padded and trimmed ids."""
+    cases = []
+    for case in inputs["cases"]:
+        model = attempt(build, case["vocab_size"], case["embed_dim"], case["units"])
+        if not (callable(model) and hasattr(model, "weights")):
+            cases.append({"returned": plain(model)})
+            continue
+        padded = case["padded"]
+        record = {"first": plain(attempt(model, padded, training=False)),
+                  "first_again": plain(attempt(model, padded, training=False)),
+                  "layers": [type(layer).__name__ for layer in model._flatten_layers(include_self=False)],
+                  "shapes": [list(w.shape) for w in model.weights]}
+        if record["shapes"] == [list(w.shape) for w in case["weights"]]:
+            attempt(model.set_weights, case["weights"])
+            record["padded"] = plain(attempt(model, padded, training=False))
+            record["trimmed"] = plain(attempt(model, case["trimmed"], training=False))
+            record["gradients"] = weights_and_gradients(model, padded, case["coefficients"])
+        cases.append(record)
+    return {"cases": cases}
+
+
+def task_model(case):
+    """The small model 4.4 is checked on: average of word vectors, then one sigmoid unit, drawn weights."""
+    import keras
+    from keras import layers
+
+    model = keras.Sequential([keras.Input(shape=(None,), dtype="int32"), layers.Embedding(*case["embeddings"].shape),
+                              layers.GlobalAveragePooling1D(), layers.Dense(1, activation="sigmoid")])
+    model.set_weights([case["embeddings"], case["kernel"], case["bias"]])
+    return model
+
+
+def dataset(ids, labels, batch_size):
+    import tensorflow as tf
+
+    return tf.data.Dataset.from_tensor_slices((ids, np.asarray(labels, "float32"))).batch(batch_size)
+
+
+def train_with_early_stopping(train, inputs):
+    """Per drawn task: history, the weights the model keeps, and what its compiled loss and metrics say."""
+    cases = []
+    for case in inputs["cases"]:
+        model = task_model(case)
+        train_data = dataset(case["train_ids"], case["train_labels"], case["batch_size"])
+        val_data = dataset(case["val_ids"], case["val_labels"], case["batch_size"])
+        history = attempt(train, model, train_data, val_data, max_epochs=case["max_epochs"],
+                          patience=case["patience"], learning_rate=case["learning_rate"])
+        record = {"history": plain(getattr(history, "history", history)),
+                  "weights": plain(model.get_weights()),
+                  "optimizer": type(getattr(model, "optimizer", None)).__name__,
+                  "loss_name": str(getattr(model, "loss", None))[:120]}
+        if record["optimizer"] != "NoneType":
+            record["learning_rate"] = plain(getattr(model.optimizer, "learning_rate", None))
+            record["evaluated"] = plain(attempt(model.evaluate, val_data, verbose=0, return_dict=True))
+        cases.append(record)
+    return {"cases": cases}
+
+
+def evaluate_predictions(evaluate_predictions, inputs):
+    """What the learner's function returns for each drawn set of probabilities and labels."""
+    return {"returned": [plain(attempt(evaluate_predictions, case["probabilities"], case["labels"]))
+                         for case in inputs["cases"]]}
