@@ -7,10 +7,12 @@ clear message, never an exception.
 
 from __future__ import annotations
 
+import io
 import shutil
 import subprocess
 import tempfile
 import warnings
+import wave
 from collections import Counter
 from dataclasses import dataclass
 from difflib import SequenceMatcher
@@ -18,10 +20,13 @@ from pathlib import Path
 
 import numpy as np
 
+from labhelpers import abctext
+
 REQUIRED_FIELDS = ("X:", "M:", "L:", "K:")
 MIN_NOTES = 8
 SAMPLE_RATE = 22050
 SECONDS_PER_QUARTER = 0.5  # 120 quarter notes a minute
+NOTE_GAP = 0.15  # share of a note's length left blank at its end in a piano roll
 
 
 @dataclass
@@ -79,7 +84,7 @@ def ngrams(text: str, n: int) -> set[str]:
 
 def body(abc: str) -> str:
     """The notes of a tune, without its header lines."""
-    return "\n".join(line for line in abc.splitlines() if not (len(line) > 1 and line[1] == ":"))
+    return "\n".join(line for line in abc.splitlines() if not abctext.is_field(line))
 
 
 class NoveltyIndex:
@@ -120,6 +125,24 @@ def notes_of(abc: str) -> list[tuple[float, float, int]]:
     return events
 
 
+RELEASE_SECONDS = 0.06  # each note fades to silence over its last 60 ms, so it ends without a click
+RING_SECONDS = 0.15     # how long a note rings on after its written length
+
+
+def envelope(length: int, rate: int = SAMPLE_RATE) -> np.ndarray:
+    """A plucked note's loudness over `length` samples: 5 ms attack, decay, then a cosine release to 0."""
+    t = np.arange(length) / rate
+    release = np.clip((length / rate - t) / RELEASE_SECONDS, 0.0, 1.0)
+    return np.exp(-3.0 * t) * np.minimum(1.0, t * 200) * np.sin(0.5 * np.pi * release) ** 2
+
+
+def note_onsets(abc: str) -> list[tuple[float, float]]:
+    """(start, duration) in seconds of each note or chord, in the order of the ABC, grace notes left
+    out: one per note head that the notation highlights while the tune plays."""
+    return [(float(note.offset) * SECONDS_PER_QUARTER, float(note.quarterLength) * SECONDS_PER_QUARTER)
+            for note in parse(abc).flatten().notes if note.quarterLength > 0]
+
+
 def synthesize(events, rate: int = SAMPLE_RATE) -> np.ndarray:
     """A plucked-string-like rendering of (start, duration, pitch) events, in [-1, 1]."""
     if not events:
@@ -128,12 +151,22 @@ def synthesize(events, rate: int = SAMPLE_RATE) -> np.ndarray:
     audio = np.zeros(int(total * rate) + 1, "float32")
     for start, duration, pitch in events:
         frequency = 440.0 * 2 ** ((pitch - 69) / 12)
-        t = np.arange(int((duration + 0.15) * rate)) / rate
+        t = np.arange(int((duration + RING_SECONDS) * rate)) / rate
         tone = sum(np.sin(2 * np.pi * k * frequency * t) / k ** 1.5 for k in (1, 2, 3))
-        envelope = np.exp(-3.0 * t) * np.minimum(1.0, t * 200)
         begin = int(start * rate)
-        audio[begin:begin + len(t)] += (tone * envelope).astype("float32")[: len(audio) - begin]
+        audio[begin:begin + len(t)] += (tone * envelope(len(t), rate)).astype("float32")[: len(audio) - begin]
     return audio / max(np.abs(audio).max(), 1e-9)
+
+
+def wav_bytes(audio: np.ndarray, rate: int = SAMPLE_RATE) -> bytes:
+    """A mono 16-bit WAV file of samples in [-1, 1], as bytes (for a browser's audio element)."""
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(rate)
+        out.writeframes((np.clip(audio, -1, 1) * 32767).astype("<i2").tobytes())
+    return buffer.getvalue()
 
 
 def sound_tools() -> str:
@@ -187,8 +220,8 @@ def piano_roll(tunes: dict[str, str], seconds: float = 12.0):
             ax.text(0.5, 0.5, f"not valid ABC: {verdict.reason}", ha="center", transform=ax.transAxes)
         else:
             for start, duration, pitch in notes_of(abc):
-                if start < seconds:
-                    ax.add_patch(plt.Rectangle((start, pitch - 0.4), duration, 0.8, color="#1e40af"))
+                if start < seconds:  # shortened by a gap, so repeated notes stay apart
+                    ax.add_patch(plt.Rectangle((start, pitch - 0.4), duration * (1 - NOTE_GAP), 0.8, color="#1e40af"))
         ax.set_title(f"{label}: {title(abc)}")
         ax.set_ylabel("MIDI pitch")
     axes[-1, 0].set_xlabel("time (seconds, at 120 quarter notes a minute)")
