@@ -211,8 +211,8 @@ def _is_learner_frame(filename: str) -> bool:
     """True for code a learner wrote: a notebook cell, or a .py file outside Python and labhelpers."""
     if "ipykernel_" in filename or filename.startswith("<ipython-input"):
         return True
-    if not os.path.isabs(filename) or not filename.endswith(".py"):
-        return False  # <frozen ...>, compiled extensions such as numpy's mtrand.pyx
+    if not os.path.isabs(filename) or not filename.endswith(".py") or "__autograph_generated" in filename:
+        return False  # <frozen ...>, numpy's mtrand.pyx, TensorFlow's rewrite of a compiled function
     path = os.path.realpath(filename)
     libraries = {sys.prefix, sys.base_prefix, sys.exec_prefix, str(Path(__file__).resolve().parent)}
     return not ("site-packages" in path or "dist-packages" in path

@@ -1,6 +1,7 @@
-"""Lab 03, music generation: the Irish tunes, the exercise checks, training and fast sampling.
+"""Lab 03, music generation: the Irish tunes, training and fast sampling.
 
-Media (validity, audio, piano rolls) live in labhelpers/tunes.py.
+Media (validity, audio, piano rolls) live in labhelpers/tunes.py; the exercise checks in
+labhelpers/checks/music/.
 """
 
 from __future__ import annotations
@@ -16,9 +17,14 @@ import regex
 import tensorflow as tf
 
 from labhelpers import mitdl
-from labhelpers.grading import CheckFailed, Lab, matching_mistake
-
-lab = Lab("03", "Music generation")
+from labhelpers.checks.music import (  # noqa: F401 (the notebook calls music.check_...)
+    check_build_model,
+    check_compute_loss,
+    check_generate_text,
+    check_get_batch,
+    check_train_step,
+    check_vectorize_string,
+)
 
 SNIPPET = "(^|\n\n)(.*?)\n\n"  # mitdeeplearning.lab1.extract_song_snippet's pattern
 
@@ -68,284 +74,6 @@ def join_songs(songs: list[str]) -> str:
     return "\n\n".join(songs) + "\n\n"
 
 
-def reference_get_batch(vectorized, seq_length, batch_size, rng=np.random):
-    """Random windows of the text and the same windows shifted by one character."""
-    starts = rng.randint(0, len(vectorized) - seq_length, batch_size)
-    x = np.stack([vectorized[s:s + seq_length] for s in starts])
-    y = np.stack([vectorized[s + 1:s + seq_length + 1] for s in starts])
-    return x, y
-
-
-# ---------------------------------------------------------------- 3.1 vectorize_string
-@lab.check("3.1", "vectorize_string")
-def check_vectorize_string(vectorize_string, char2idx):
-    """vectorize_string(text) -> NumPy int array of character indices."""
-    text = "X:1\nT:Test\nK:D\n|:ABc d2:|"
-    found = vectorize_string(text)
-    expected = np.array([char2idx[c] for c in text])
-    if not isinstance(found, np.ndarray):
-        raise CheckFailed("vectorize_string must return a NumPy array", expected="np.ndarray of ints",
-                          found=type(found).__name__, hint="wrap your list in np.array(...).")
-    if found.shape != expected.shape:
-        raise CheckFailed("the vector has the wrong length", expected=f"{expected.shape} (one index per character)",
-                          found=str(found.shape), hint="map every character, newlines included.")
-    if not np.issubdtype(found.dtype, np.integer):
-        raise CheckFailed("the indices are not integers", expected="an integer dtype", found=str(found.dtype),
-                          hint="the Embedding layer takes integer indices.")
-    if not np.array_equal(found, expected):
-        first = int(np.argmax(found != expected))
-        raise CheckFailed("some characters map to the wrong index",
-                          expected=f"char2idx[{text[first]!r}] = {expected[first]} at position {first}",
-                          found=str(found[first]), hint="look each character up in char2idx.")
-    return f"maps a {len(text)}-character tune to its {len(text)} indices"
-
-
-# ---------------------------------------------------------------- 3.2 get_batch
-@lab.check("3.2", "get_batch")
-def check_get_batch(get_batch):
-    """get_batch(vectorized, seq_length, batch_size) -> (x, y) windows shifted by one."""
-    data = np.arange(500) % 97
-    np.random.seed(3)
-    x, y = get_batch(data, 20, 6)
-    for name, value in (("x", x), ("y", y)):
-        if not isinstance(value, np.ndarray):
-            raise CheckFailed(f"{name} is not a NumPy array", expected="np.ndarray", found=type(value).__name__,
-                              hint="build the batch with np.array(...) or np.stack(...).")
-        if value.shape != (6, 20):
-            raise CheckFailed(f"{name} has the wrong shape", expected="(batch_size, seq_length) = (6, 20)",
-                              found=str(value.shape), hint="one row per sequence in the batch.")
-    if np.array_equal(x, y):
-        raise CheckFailed("the labels are the inputs", expected="y[:, t] = x[:, t + 1]: the next character",
-                          found="y == x", hint="the labels are the same window shifted one step to the right.")
-    if not np.array_equal(x[:, 1:], y[:, :-1]):
-        raise CheckFailed("the labels are not the inputs shifted by one", expected="x[:, 1:] == y[:, :-1]",
-                          found="another shift", hint="take y from start + 1 to start + seq_length + 1.")
-    if not np.all(np.diff(x, axis=1) % 97 == 1):  # the text counts up by one, modulo 97
-        raise CheckFailed("the windows are not consecutive characters of the text",
-                          expected="x[i] = vectorized[s : s + seq_length] for a random start s",
-                          found="rows that are not slices", hint="slice the text, do not sample characters one by one.")
-    starts = set()
-    for _ in range(40):
-        xs, _ = get_batch(data, 20, 6)
-        starts |= {int(row[0]) for row in xs}
-    if len(starts) < 20:
-        raise CheckFailed("the batches are not random", expected="random start positions", found=f"{len(starts)} distinct "
-                          "starts in 240 windows", hint="draw the starts with np.random.choice or np.random.randint.")
-    tight = np.arange(21)
-    xt, yt = get_batch(tight, 20, 4)
-    if not (np.array_equal(xt[0], tight[:20]) and np.array_equal(yt[0], tight[1:])):
-        raise CheckFailed("a text one character longer than the window fails", expected="the only window: start 0",
-                          found=f"x[0] starts at {xt[0][0]}", hint="a start s needs s + seq_length + 1 <= len(text).")
-    lab1, args = mitdl.lab1(), (data, 20, 6)
-    for test in (lab1.test_batch_func_types, lab1.test_batch_func_shapes, lab1.test_batch_func_next_step):
-        test(get_batch, args)
-    return "random (batch, seq_length) windows with labels shifted by one; mitdeeplearning's 3 batch tests pass"
-
-
-# ---------------------------------------------------------------- 3.3 build_model
-@lab.check("3.3", "build_model")
-def check_build_model(build_model):
-    """build_model(vocab_size, embedding_dim, rnn_units, dropout) -> Embedding -> LSTM -> Dropout -> Dense logits."""
-    vocab, batch, steps = 30, 3, 12
-    model = build_model(vocab, 8, 16)
-    tokens = np.random.default_rng(33).integers(0, vocab, size=(batch, steps))
-    out = keras.ops.convert_to_numpy(model(tokens))
-    if out.shape != (batch, steps, vocab):
-        raise CheckFailed("the model's output has the wrong shape", expected=f"({batch}, {steps}, {vocab}): a score "
-                          "for every character at every step", found=str(out.shape),
-                          hint="the LSTM needs return_sequences=True, and the Dense layer has vocab_size units.")
-    if np.all(out >= 0) and np.allclose(out.sum(axis=-1), 1, atol=1e-4):
-        raise CheckFailed("the model outputs probabilities", expected="logits; the loss applies the softmax",
-                          found="rows >= 0 that sum to 1", hint="leave the activation of the last Dense layer out.")
-    changed = tokens.copy()
-    changed[:, 0] = (changed[:, 0] + 1) % vocab
-    later = keras.ops.convert_to_numpy(model(changed))[:, -1]
-    if np.allclose(later, out[:, -1], atol=1e-7):
-        raise CheckFailed("the last prediction ignores the first character", expected="an LSTM that carries its "
-                          "state along the sequence", found="no change after changing character 1",
-                          hint="feed the embedded characters through the LSTM.")
-    kinds = [type(layer).__name__ for layer in model.layers]
-    if "LSTM" not in kinds or "Embedding" not in kinds:
-        raise CheckFailed("the model is not Embedding -> LSTM -> Dense", expected="Embedding, LSTM, Dense",
-                          found=", ".join(kinds), hint="use keras.layers.Embedding, keras.layers.LSTM and keras.layers.Dense.")
-    _check_dropout(build_model, vocab, tokens)
-    return (f"({batch}, {steps}) characters -> ({batch}, {steps}, {vocab}) logits through Embedding, LSTM, Dense; "
-            "dropout only while training")
-
-
-def _check_dropout(build_model, vocab, tokens):
-    """With dropout=0.5 the outputs vary while training and are fixed otherwise."""
-    try:
-        model = build_model(vocab, 8, 16, dropout=0.5)
-    except TypeError as error:
-        raise CheckFailed("build_model does not take a `dropout` argument", expected="build_model(vocab_size, "
-                          "embedding_dim, rnn_units, dropout=0.0)", found=str(error),
-                          hint="add the parameter `dropout=0.0` and pass it to a keras.layers.Dropout layer.") from None
-    outputs = {mode: [keras.ops.convert_to_numpy(model(tokens, training=mode)) for _ in range(2)]
-               for mode in (True, False)}
-    if not np.allclose(*outputs[False], atol=1e-6):
-        raise CheckFailed("the model gives different outputs for the same input when not training",
-                          expected="dropout only while training", found="random outputs at inference",
-                          hint="use keras.layers.Dropout, which is active only when training=True.")
-    if np.allclose(*outputs[True], atol=1e-6):
-        raise CheckFailed("dropout=0.5 changed nothing while training", expected="random units dropped at "
-                          "each training call", found="the same outputs twice with training=True",
-                          hint="put keras.layers.Dropout(dropout) between the LSTM and the Dense layer.")
-
-
-# ---------------------------------------------------------------- 3.4 compute_loss
-@lab.check("3.4", "compute_loss")
-def check_compute_loss(compute_loss):
-    """compute_loss(labels, logits) -> mean sparse categorical cross-entropy from logits."""
-    rng, vocab = np.random.default_rng(34), 83
-    labels = rng.integers(0, vocab, size=(4, 10))
-    logits = rng.normal(0, 3, size=(4, 10, vocab)).astype("float32")
-    per_char = keras.losses.sparse_categorical_crossentropy(labels, logits, from_logits=True).numpy()
-    found = float(compute_loss(tf.constant(labels), tf.constant(logits)))
-    if not np.isclose(found, per_char.mean(), rtol=1e-4):
-        mistakes = {
-            "the logits are treated as probabilities (from_logits=True is missing)": keras.losses.sparse_categorical_crossentropy(labels, logits).numpy().mean(),
-            "the loss is summed, not averaged over characters": per_char.sum(),
-        }
-        diagnosis = matching_mistake(np.array(found), {k: np.array(v) for k, v in mistakes.items()}, atol=1e-3)
-        raise CheckFailed("the loss differs from keras' sparse categorical cross-entropy",
-                          expected=f"{per_char.mean():.4f}", found=f"{found:.4f}" + (f": {diagnosis}" if diagnosis else ""),
-                          hint="keras.losses.sparse_categorical_crossentropy(labels, logits, from_logits=True), then the mean.")
-    uniform = float(compute_loss(tf.constant(labels), tf.zeros((4, 10, vocab))))
-    if not np.isclose(uniform, np.log(vocab), rtol=1e-3):
-        raise CheckFailed("an untrained model's loss is off", expected=f"ln(vocab) = ln({vocab}) = {np.log(vocab):.3f} "
-                          "for all-zero logits (a uniform guess)", found=f"{uniform:.3f}",
-                          hint="the loss of a uniform guess over V characters is ln V.")
-    return f"matches keras' cross-entropy from logits; a uniform guess scores ln({vocab}) = {np.log(vocab):.2f}"
-
-
-# ---------------------------------------------------------------- 3.5 train_step
-class TrainingProbe(keras.layers.Layer):
-    """Passes its input through and records the `training` flag it was called with."""
-
-    def __init__(self, **kwargs):
-        super().__init__(**kwargs)
-        self.seen = []
-
-    def call(self, inputs, training=None):
-        self.seen.append(training)
-        return inputs
-
-
-def _tiny_model(vocab=20, seed=5, probe=None):
-    keras.utils.set_random_seed(seed)
-    middle = [probe] if probe is not None else []
-    model = keras.Sequential([keras.Input((None,)), keras.layers.Embedding(vocab, 8),
-                              keras.layers.LSTM(16, return_sequences=True), *middle, keras.layers.Dense(vocab)])
-    return model
-
-
-def _mean_loss(labels, logits):
-    return tf.reduce_mean(keras.losses.sparse_categorical_crossentropy(labels, logits, from_logits=True))
-
-
-@lab.check("3.5", "train_step")
-def check_train_step(train_step):
-    """train_step(model, optimizer, x, y) -> loss, one compiled gradient step."""
-    if not hasattr(train_step, "get_concrete_function"):
-        raise CheckFailed("train_step is not compiled", expected="a function decorated with @tf.function",
-                          found="a plain Python function", hint="put @tf.function on the line above `def train_step`.")
-    rng = np.random.default_rng(35)
-    x = rng.integers(0, 20, size=(4, 10))
-    y = np.roll(x, -1, axis=1)
-    model, reference = _tiny_model(), _tiny_model()
-    before = _mean_loss(y, model(x)).numpy()
-    loss = float(train_step(model, keras.optimizers.SGD(0.5), tf.constant(x), tf.constant(y)))
-    if not np.isclose(loss, before, rtol=1e-4):
-        raise CheckFailed("the returned loss is not the loss of the batch before the step",
-                          expected=f"{before:.4f}", found=f"{loss:.4f}", hint="return the loss computed inside the tape.")
-    with tf.GradientTape() as tape:
-        ref_loss = _mean_loss(y, reference(x))
-    grads = tape.gradient(ref_loss, reference.trainable_variables)
-    keras.optimizers.SGD(0.5).apply_gradients(zip(grads, reference.trainable_variables))
-    moved = [np.abs(a.numpy() - b.numpy()).max() for a, b in zip(model.trainable_variables, _tiny_model().trainable_variables)]
-    if max(moved) == 0:
-        raise CheckFailed("the weights did not change", expected="one optimizer step", found="the same weights",
-                          hint="optimizer.apply_gradients(zip(grads, model.trainable_variables)).")
-    diffs = [np.abs(a.numpy() - b.numpy()).max() for a, b in zip(model.trainable_variables, reference.trainable_variables)]
-    if max(diffs) > 1e-4:
-        after = float(_mean_loss(y, model(x)))
-        raise CheckFailed("the step differs from a reference gradient step with the same optimizer",
-                          expected="the weights after one SGD step on the gradient of the loss",
-                          found="a loss that went up" if after > before else f"weights off by up to {max(diffs):.2g}",
-                          hint="take the gradient of the loss (not its negative) with respect to model.trainable_variables.")
-    probe = TrainingProbe()
-    train_step(_tiny_model(probe=probe), keras.optimizers.SGD(0.5), tf.constant(x), tf.constant(y))
-    if True not in probe.seen:
-        raise CheckFailed("the model is not called in training mode inside the step",
-                          expected="model(x, training=True)", found=f"training={probe.seen[-1] if probe.seen else None}",
-                          hint="without training=True, Keras calls the model in inference mode and dropout never acts.")
-    return "compiled, in training mode; one step equals a reference GradientTape + SGD step on the same weights"
-
-
-# ---------------------------------------------------------------- 3.6 generate_text
-class ToyStep:
-    """A stand-in for a trained model's step: fixed next-character logits, state = count of steps."""
-
-    def __init__(self, logits):
-        self.logits = tf.constant(logits, "float32")
-
-    def initial_state(self, batch_size):
-        return tf.zeros((batch_size, 1))
-
-    def __call__(self, char_ids, state):
-        batch = tf.shape(char_ids)[0]
-        rolled = tf.roll(self.logits, shift=tf.cast(state[0, 0], tf.int32), axis=0)
-        return tf.tile(rolled[None], [batch, 1]), state + 1
-
-
-class _ConstantStep(ToyStep):
-    """A step whose logits never change: its samples show the temperature's effect."""
-
-    def __call__(self, char_ids, state):
-        return tf.tile(self.logits[None], [tf.shape(char_ids)[0], 1]), state
-
-
-@lab.check("3.6", "generate_text")
-def check_generate_text(generate_text):
-    """generate_text(step, start_string, length, temperature, char2idx, idx2char) -> text."""
-    idx2char = np.array(list("abcd"))
-    char2idx = {c: i for i, c in enumerate(idx2char)}
-    logits = np.log([0.1, 0.2, 0.3, 0.4])
-    text = generate_text(ToyStep(logits), "ab", 400, 1.0, char2idx, idx2char)
-    if not isinstance(text, str) or not text.startswith("ab") or len(text) != 402:
-        raise CheckFailed("generate_text must return the start string followed by `length` new characters",
-                          expected="a str of length 2 + 400 starting with 'ab'",
-                          found=f"{type(text).__name__} of length {len(text)}" if hasattr(text, "__len__") else type(text).__name__,
-                          hint="append idx2char[next_id] to a list and return start_string + ''.join(...).")
-    greedy = generate_text(ToyStep(logits), "ab", 8, 1e-4, char2idx, idx2char)[2:]
-    expected_greedy = "".join(idx2char[np.argmax(np.roll(logits, 1 + i))] for i in range(8))
-    if greedy != expected_greedy:
-        stuck = len(set(greedy)) == 1
-        raise CheckFailed(
-            "at a temperature near 0 the text is not the most likely path", expected=expected_greedy,
-            found=greedy + (" (the state is not carried)" if stuck else ": random characters, so the temperature "
-                            "does not sharpen the distribution (multiplied instead of divided, or probabilities "
-                            "passed where tf.random.categorical expects logits)"),
-            hint="feed the state returned by `step` into the next call; sample with "
-            "tf.random.categorical(logits / temperature, 1).")
-    counts = {}
-    for temperature in (1.0, 3.0):
-        text = generate_text(_ConstantStep(logits), "a", 1500, temperature, char2idx, idx2char)[1:]
-        counts[temperature] = np.array([text.count(c) for c in idx2char]) / len(text)
-    expected = {t: tf.nn.softmax(logits / t).numpy() for t in (1.0, 3.0)}
-    for t in (1.0, 3.0):
-        if np.abs(counts[t] - expected[t]).max() > 0.06:
-            sharper = counts[3.0][3] > counts[1.0][3] + 0.05
-            found = ("temperature 3 made the text less varied: multiply-by-temperature instead of divide" if sharper
-                     else "always the most likely character" if counts[t].max() > 0.97
-                     else f"frequencies {np.round(counts[t], 2).tolist()}")
-            raise CheckFailed(f"at temperature {t} the characters do not follow softmax(logits / {t})",
-                              expected=f"frequencies near {np.round(expected[t], 2).tolist()}", found=found,
-                              hint="tf.random.categorical(logits / temperature, num_samples=1) samples from logits.")
-    return "keeps the state, is greedy near temperature 0, and samples softmax(logits / T) at T = 1 and 3"
-
-
 # ---------------------------------------------------------------- training
 def validation_batches(vectorized, seq_length: int, batch_size: int) -> list[tuple[np.ndarray, np.ndarray]]:
     """The whole validation text as consecutive windows: the same batches at every evaluation."""
@@ -359,7 +87,8 @@ def evaluate(model, batches) -> float:
     """Mean cross-entropy per character (nats) over fixed batches."""
     total, chars = 0.0, 0
     for x, y in batches:
-        total += float(_mean_loss(y, model(x, training=False))) * y.size
+        logits = model(x, training=False)
+        total += float(tf.reduce_sum(keras.losses.sparse_categorical_crossentropy(y, logits, from_logits=True)))
         chars += y.size
     return total / chars
 

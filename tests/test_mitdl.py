@@ -1,6 +1,5 @@
 """mitdeeplearning is reachable for its data and lab1 checks, without its heavy imports."""
 
-import importlib.util
 import subprocess
 import sys
 
@@ -39,13 +38,3 @@ def test_lab1_batch_checks_judge_a_batch_function():
     assert lab1.test_batch_func_next_step(shifted_batch, args)
     with pytest.raises(AssertionError, match="x_{t} must equal y_{t-1}"):
         lab1.test_batch_func_next_step(lambda d, n, b: shifted_batch(d, n, b)[::-1], args)
-
-
-@pytest.mark.skipif(importlib.util.find_spec("labhelpers.music") is None, reason="Lab 03 is not written yet")
-def test_lab03_get_batch_passes_mitdeeplearning_checks():
-    from labhelpers import music
-
-    lab1, vectorized = mitdl.lab1(), np.arange(2000) % 50
-    args = (vectorized, 100, 8)
-    for test in (lab1.test_batch_func_types, lab1.test_batch_func_shapes, lab1.test_batch_func_next_step):
-        assert test(music.reference_get_batch, args)

@@ -1,4 +1,6 @@
-"""Lab 03: the tunes, the exercise checks (right answers pass, wrong ones are named), media."""
+"""Lab 03: the tunes, the checks on right, wrong, forged and stale answers, training, sampling, media."""
+
+import re
 
 import keras
 import numpy as np
@@ -6,7 +8,9 @@ import pytest
 import tensorflow as tf
 
 from labhelpers import music, tunes
-from labhelpers.grading import CheckFailed
+from labhelpers.grading import NotAttempted, find_exercise, learner_seed, pack
+from mutations import Right
+from mutations import music as table
 
 TUNE = "X:1\nT:Test Reel\nM:C\nL:1/8\nK:D Major\n|:dAFA DFAd|fdcd FAdf|gfge fefd|edcB A4:|"
 
@@ -35,222 +39,103 @@ def test_load_songs_handles_crafted_text():
     assert music.load_songs(text) == ["X:1\nK:D\nabc", "X:2\nK:G\nGAB", "X:3\nK:A\nA"]
 
 
-# ---------------------------------------------------------------- 3.1 vectorize_string
+# ---------------------------------------------------------------- the checks
+CHECKS = {"3.1": music.check_vectorize_string, "3.2": music.check_get_batch, "3.3": music.check_build_model,
+          "3.4": music.check_compute_loss, "3.5": music.check_train_step, "3.6": music.check_generate_text}
+
+
+def first(rows, exercise, count=1):
+    return [row for row in rows if row.exercise == exercise][:count]
+
+
+def row_id(row) -> str:
+    return f"{row.exercise} {row.style if isinstance(row, Right) else row.mistake}"
+
+
+@pytest.mark.parametrize("row", table.RIGHT + table.WRONG, ids=row_id)
+def test_each_row_of_the_mutation_table(row, rejected, capsys):
+    """Right answers pass; each wrong answer fails with a message that names its mistake and gives a hint."""
+    if isinstance(row, Right):
+        CHECKS[row.exercise](*row.answer())
+        assert f"PASS {row.exercise}" in capsys.readouterr().out
+        return
+    message = rejected(lambda answer: CHECKS[row.exercise](*answer), row.answer(), row.exercise)
+    assert re.search(row.names, message, re.IGNORECASE | re.DOTALL) and "Hint:" in message, message
+
+
+def test_mits_get_batch_is_told_which_starts_it_never_draws(rejected):
+    message = rejected(music.check_get_batch, table.batch_mit, "3.2")
+    assert "never drawn" in message and "RandomState" not in message and "line" not in message
+
+
+@pytest.mark.parametrize("row", first(table.RIGHT, "3.2", 9), ids=row_id)
+def test_right_batches_pass_mitdeeplearnings_own_batch_tests(row):
+    lab1, args = music.mitdl.lab1(), (np.arange(2000) % 50, 100, 8)
+    for test in (lab1.test_batch_func_types, lab1.test_batch_func_shapes, lab1.test_batch_func_next_step):
+        assert test(*row.answer(), args)
+
+
+def test_get_batch_check_leaves_numpys_generator_as_it_was():
+    np.random.seed(5)
+    expected = np.random.rand()
+    np.random.seed(5)
+    music.check_get_batch(table.batch_right)
+    assert np.random.rand() == expected
+
+
+def stub(*args):
+    raise NotImplementedError("Exercise 3.x: replace this line with your code")
+
+
+@pytest.mark.parametrize("exercise, answer", [("3.1", (stub, table.C2I)), ("3.2", (stub,)), ("3.3", (stub,)),
+                                              ("3.4", (stub,)), ("3.5", (tf.function(stub),)), ("3.6", (stub,))])
+def test_stubs_are_reported_as_not_attempted(exercise, answer):
+    with pytest.raises(NotAttempted, match="not done yet"):
+        CHECKS[exercise](*answer)
+
+
+@pytest.mark.parametrize("exercise", sorted(CHECKS))
+def test_a_grader_seed_draws_other_inputs_and_judges_alike(exercise):
+    """What `grade` does with a student's hidden seed: new inputs, the same verdicts."""
+    check = find_exercise(exercise)
+    inputs = check.inputs(4321)
+    assert pack(inputs) != pack(check.inputs(learner_seed(exercise)))
+    right = first(table.RIGHT, exercise)[0]
+    assert check.decide(inputs, check.collect(right.answer(), inputs)).status == "passed"
+    for wrong in first(table.WRONG, exercise, 3):
+        result = check.decide(inputs, check.collect(wrong.answer(), inputs))
+        assert result.status == "failed" and re.search(wrong.names, result.message, re.IGNORECASE | re.DOTALL)
+
+
+@pytest.mark.parametrize("exercise", sorted(CHECKS))
+def test_right_answers_data_from_other_inputs_fails(exercise):
+    """The judge passes only what was computed on its own inputs: a replayed right answer fails."""
+    check = find_exercise(exercise)
+    mine, theirs = check.inputs(1), check.inputs(2)
+    right = first(table.RIGHT, exercise)[0]
+    assert check.decide(theirs, check.collect(right.answer(), mine)).status == "failed"
+
+
+@pytest.mark.parametrize("exercise", sorted(CHECKS))
+@pytest.mark.parametrize("record", [{}, {"cases": "all passed", "runs": None, "returned": []},
+                                    {"cases": [{}] * 3, "runs": [{}] * 3, "returned": [{}] * 4, "kinds": ["str"] * 4},
+                                    {"compiled": True, "cases": [{"returned": 1.0, "kind": "float", "weights": [],
+                                                                  "eager_calls": 0, "gradient": None}] * 2}])
+def test_judges_fail_forged_records_with_a_message(exercise, record):
+    check = find_exercise(exercise)
+    result = check.decide(check.inputs(0), pack(record))
+    assert result.status == "failed" and "could not make sense" not in result.message, result.message
+
+
+# ---------------------------------------------------------------- training and sampling
 VOCAB = sorted(set(TUNE + "|: 0123456789"))
 C2I = {c: i for i, c in enumerate(VOCAB)}
 
 
-def test_vectorize_string_accepts(capsys):
-    music.check_vectorize_string(lambda s: np.array([C2I[c] for c in s]), C2I)
-    assert "PASS 3.1" in capsys.readouterr().out
-
-
-@pytest.mark.parametrize("answer, diagnosis", [
-    (lambda s: [C2I[c] for c in s], "must return a NumPy array"),
-    (lambda s: np.array([C2I[c] for c in s if c != "\n"]), "wrong length"),
-    (lambda s: np.array([C2I[c] for c in s], dtype="float32"), "not integers"),
-    (lambda s: np.array([C2I[c] + 1 for c in s]), "wrong index"),
-])
-def test_vectorize_string_rejects(answer, diagnosis, rejected):
-    assert diagnosis in rejected(lambda a: music.check_vectorize_string(a, C2I), answer, "3.1")
-
-
-# ---------------------------------------------------------------- 3.2 get_batch
-def batch_unshifted(data, n, b):
-    x, _ = music.reference_get_batch(data, n, b)
-    return x, x.copy()
-
-
-def batch_shift_two(data, n, b):
-    s = np.random.randint(0, len(data) - n - 2, b)
-    return np.stack([data[i:i + n] for i in s]), np.stack([data[i + 2:i + n + 2] for i in s])
-
-
-def batch_not_random(data, n, b):
-    return np.stack([data[:n]] * b), np.stack([data[1:n + 1]] * b)
-
-
-def batch_tensors(data, n, b):
-    return tuple(tf.constant(v) for v in music.reference_get_batch(data, n, b))
-
-
-def batch_off_the_end(data, n, b):
-    s = np.random.randint(1, len(data) - n + 1, b)
-    return np.stack([data[i:i + n] for i in s]), np.stack([np.resize(data[i + 1:i + n + 1], n) for i in s])
-
-
-def batch_scattered(data, n, b):
-    chars = np.random.choice(data, (b, n + 1))
-    return chars[:, :-1], chars[:, 1:]
-
-
-def batch_transposed(data, n, b):
-    x, y = music.reference_get_batch(data, n, b)
-    return x.T, y.T
-
-
-def test_get_batch_accepts(capsys):
-    music.check_get_batch(music.reference_get_batch)
-    assert "mitdeeplearning's 3 batch tests pass" in capsys.readouterr().out
-
-
-@pytest.mark.parametrize("answer, diagnosis", [
-    (batch_unshifted, "the labels are the inputs"),
-    (batch_shift_two, "not the inputs shifted by one"),
-    (batch_not_random, "not random"),
-    (batch_tensors, "not a NumPy array"),
-    (batch_transposed, "wrong shape"),
-    (batch_scattered, "not consecutive characters"),
-    (batch_off_the_end, "one character longer"),
-])
-def test_get_batch_rejects(answer, diagnosis, rejected):
-    assert diagnosis in rejected(music.check_get_batch, answer, "3.2")
-
-
-# ---------------------------------------------------------------- 3.3 build_model
-def model_right(v, e, u, dropout=0.0):
-    return keras.Sequential([keras.layers.Embedding(v, e), keras.layers.LSTM(u, return_sequences=True),
-                             keras.layers.Dropout(dropout), keras.layers.Dense(v)])
-
-
-def model_no_dropout_argument(v, e, u):
-    return keras.Sequential([keras.layers.Embedding(v, e), keras.layers.LSTM(u, return_sequences=True),
-                             keras.layers.Dense(v)])
-
-
-def model_dropout_ignored(v, e, u, dropout=0.0):
-    return model_no_dropout_argument(v, e, u)
-
-
-class AlwaysDropout(keras.layers.Layer):
-    """A wrong dropout: active at inference too."""
-
-    def call(self, inputs):
-        return keras.random.dropout(inputs, 0.5)
-
-
-def model_dropout_always(v, e, u, dropout=0.0):
-    return keras.Sequential([keras.layers.Embedding(v, e), keras.layers.LSTM(u, return_sequences=True),
-                             AlwaysDropout(), keras.layers.Dense(v)])
-
-
-def test_build_model_accepts(capsys):
-    music.check_build_model(model_right)
-    assert "PASS 3.3" in capsys.readouterr().out
-
-
-@pytest.mark.parametrize("answer, diagnosis", [
-    (lambda v, e, u: keras.Sequential([keras.layers.Embedding(v, e), keras.layers.LSTM(u), keras.layers.Dense(v)]),
-     "return_sequences=True"),
-    (lambda v, e, u: keras.Sequential([model_right(v, e, u), keras.layers.Softmax()]), "outputs probabilities"),
-    (lambda v, e, u: keras.Sequential([keras.layers.Embedding(v, e), keras.layers.LSTM(u, return_sequences=True),
-                                       keras.layers.Dense(v, activation="softmax")]), "outputs probabilities"),
-    (lambda v, e, u: keras.Sequential([keras.layers.Embedding(v, e), keras.layers.SimpleRNN(u, return_sequences=True),
-                                       keras.layers.Dense(v)]), "not Embedding -> LSTM -> Dense"),
-    (lambda v, e, u: keras.Sequential([keras.layers.Embedding(v, e), keras.layers.Dense(u), keras.layers.Dense(v)]),
-     "ignores the first character"),
-    (model_no_dropout_argument, "does not take a `dropout` argument"),
-    (model_dropout_ignored, "changed nothing while training"),
-    (model_dropout_always, "different outputs for the same input when not training"),
-])
-def test_build_model_rejects(answer, diagnosis, rejected):
-    assert diagnosis in rejected(music.check_build_model, answer, "3.3")
-
-
-# ---------------------------------------------------------------- 3.4 compute_loss
-def test_compute_loss_accepts(capsys):
-    music.check_compute_loss(lambda y, z: tf.reduce_mean(keras.losses.sparse_categorical_crossentropy(y, z, from_logits=True)))
-    assert "PASS 3.4" in capsys.readouterr().out
-
-
-@pytest.mark.parametrize("answer, diagnosis", [
-    (lambda y, z: tf.reduce_mean(keras.losses.sparse_categorical_crossentropy(y, z)), "treated as probabilities"),
-    (lambda y, z: tf.reduce_sum(keras.losses.sparse_categorical_crossentropy(y, z, from_logits=True)), "summed"),
-    (lambda y, z: tf.reduce_mean(keras.losses.sparse_categorical_crossentropy(y, z, from_logits=True)) / 2, "differs"),
-])
-def test_compute_loss_rejects(answer, diagnosis, rejected):
-    assert diagnosis in rejected(music.check_compute_loss, answer, "3.4")
-
-
-def test_compute_loss_names_the_untrained_loss():
-    def off_for_uniform(y, z):
-        loss = tf.reduce_mean(keras.losses.sparse_categorical_crossentropy(y, z, from_logits=True))
-        return tf.where(tf.reduce_all(z == 0), loss + 1.0, loss)
-
-    with pytest.raises(CheckFailed, match=r"ln\(vocab\)"):
-        music.check_compute_loss(off_for_uniform)
-
-
-# ---------------------------------------------------------------- 3.5 train_step
-def make_step(sign=1.0, apply=True, compiled=True, return_after=False, training=True):
-    def step(model, optimizer, x, y):
-        with tf.GradientTape() as tape:
-            loss = music._mean_loss(y, model(x, training=training))
-        grads = tape.gradient(loss, model.trainable_variables)
-        if apply:
-            optimizer.apply_gradients([(sign * tf.convert_to_tensor(g), v) for g, v in zip(grads, model.trainable_variables)])
-        return music._mean_loss(y, model(x)) if return_after else loss
-    return tf.function(step) if compiled else step
-
-
-def test_train_step_accepts(capsys):
-    music.check_train_step(make_step())
-    assert "PASS 3.5" in capsys.readouterr().out
-
-
-@pytest.mark.parametrize("answer, diagnosis", [
-    (make_step(compiled=False), "@tf.function"),
-    (make_step(apply=False), "did not change"),
-    (make_step(sign=-1.0), "went up"),
-    (make_step(sign=0.5), "off by up to"),
-    (make_step(return_after=True), "before the step"),
-    (make_step(training=False), "not called in training mode"),
-    (make_step(training=None), "not called in training mode"),
-])
-def test_train_step_rejects(answer, diagnosis, rejected):
-    assert diagnosis in rejected(music.check_train_step, answer, "3.5")
-
-
-# ---------------------------------------------------------------- 3.6 generate_text
-def make_generate(carry=True, divide=True, greedy=False, probabilities=False):
-    def generate(step, start, length, temperature, char2idx, idx2char):
-        state = step.initial_state(1)
-        first = state
-        for char in start:
-            logits, state = step(tf.constant([char2idx[char]]), state if carry else first)
-        out = []
-        for _ in range(length):
-            scaled = logits / temperature if divide else logits * temperature
-            if probabilities:
-                scaled = tf.nn.softmax(scaled)
-            next_id = int(tf.argmax(scaled[0])) if greedy else int(tf.random.categorical(scaled, 1)[0, 0])
-            out.append(idx2char[next_id])
-            logits, state = step(tf.constant([next_id]), state if carry else first)
-        return start + "".join(out)
-    return generate
-
-
-def test_generate_text_accepts(capsys):
-    music.check_generate_text(make_generate())
-    assert "PASS 3.6" in capsys.readouterr().out
-
-
-@pytest.mark.parametrize("answer, diagnosis", [
-    (make_generate(carry=False), "the state is not carried"),
-    (make_generate(divide=False), "does not sharpen"),
-    (make_generate(greedy=True), "always the most likely"),
-    (make_generate(probabilities=True), "does not sharpen"),
-    (lambda step, start, *args: make_generate()(step, start, *args)[len(start):], "start string followed"),
-])
-def test_generate_text_rejects(answer, diagnosis, rejected):
-    assert diagnosis in rejected(music.check_generate_text, answer, "3.6")
-
-
-# ---------------------------------------------------------------- training and sampling
 @pytest.fixture
 def tiny_model():
     keras.utils.set_random_seed(1)
-    model = model_right(len(VOCAB), 4, 8)
+    model = table.model_right(len(VOCAB), 4, 8)
     model.build((None, None))
     return model
 
@@ -277,13 +162,13 @@ def test_training_resumes_from_checkpoint(tiny_model, tmp_path, capsys):
     optimizer.build(tiny_model.trainable_variables)
     checkpoint = music.Checkpoint(tmp_path / "music")
     batches = music.validation_batches(data, 20, 8)
-    history = music.train(tiny_model, optimizer, make_step(), lambda: music.reference_get_batch(data, 20, 4),
+    history = music.train(tiny_model, optimizer, table.make_step(), lambda: table.batch_right(data, 20, 4),
                           batches, steps=6, eval_every=3, checkpoint=checkpoint, live_plot=False)
     assert history["step"] == [3, 6] and checkpoint.weights.name == "music.weights.h5"
-    again = music.train(tiny_model, optimizer, make_step(), lambda: music.reference_get_batch(data, 20, 4),
+    again = music.train(tiny_model, optimizer, table.make_step(), lambda: table.batch_right(data, 20, 4),
                         batches, steps=9, eval_every=3, checkpoint=checkpoint, live_plot=False)
     assert again["step"] == [3, 6, 9] and "Resumed" in capsys.readouterr().out
-    other = model_right(len(VOCAB), 4, 16)
+    other = table.model_right(len(VOCAB), 4, 16)
     other.build((None, None))
     assert checkpoint.restore(other) is None
 

@@ -1,0 +1,588 @@
+"""Lab 03's mutation table: wrong and right answers to 3.1 to 3.6, written as students write them."""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from labhelpers import mitdl
+from mutations import Right, Wrong
+
+VOCAB = sorted(set(mitdl.data_file("irish.abc").read_text()))  # as the notebook builds it
+C2I = {char: index for index, char in enumerate(VOCAB)}
+I2C = np.array(VOCAB)
+
+
+# ---------------------------------------------------------------- 3.1 vectorize_string
+def vectorize_right(string):
+    return np.array([C2I[char] for char in string])
+
+
+def vectorize_fromiter(string):
+    return np.fromiter(map(C2I.get, string), dtype=np.int32, count=len(string))
+
+
+def vectorize_searchsorted(string):
+    return np.searchsorted(I2C, list(string))
+
+
+def vectorize_loop(string):
+    out = np.zeros(len(string), dtype=np.int64)
+    for i, char in enumerate(string):
+        out[i] = C2I[char]
+    return out
+
+
+def vectorize_list(string):
+    return [C2I[char] for char in string]
+
+
+def vectorize_stripped(string):
+    return np.array([C2I[char] for char in string.strip()])
+
+
+def vectorize_words(string):
+    return np.array([C2I[char] for char in "".join(string.split())])
+
+
+def vectorize_no_newlines(string):
+    return np.array([C2I[char] for char in string.replace("\n", "")])
+
+
+def vectorize_from_one(string):
+    index = {char: i + 1 for i, char in enumerate(VOCAB)}
+    return np.array([index[char] for char in string])
+
+
+def vectorize_ord(string):
+    return np.array([ord(char) for char in string])
+
+
+def vectorize_floats(string):
+    return np.array([C2I[char] for char in string], dtype="float32")
+
+
+def vectorize_one_hot(string):
+    return np.eye(len(VOCAB), dtype=int)[[C2I[char] for char in string]]
+
+
+def vectorize_tensor(string):
+    return tf.constant([C2I[char] for char in string])
+
+
+def vectorize_chars(string):
+    return np.array(list(string))
+
+
+def vectorize_sorted(string):
+    return np.sort([C2I[char] for char in string])
+
+
+# ---------------------------------------------------------------- 3.2 get_batch
+def batch_right(vectorized_songs, seq_length, batch_size):
+    starts = np.random.choice(len(vectorized_songs) - seq_length, batch_size)
+    x = np.array([vectorized_songs[s:s + seq_length] for s in starts])
+    y = np.array([vectorized_songs[s + 1:s + seq_length + 1] for s in starts])
+    return x, y
+
+
+def batch_chunks(vectorized_songs, seq_length, batch_size):
+    chunks = [vectorized_songs[s:s + seq_length + 1]
+              for s in np.random.randint(0, len(vectorized_songs) - seq_length, size=batch_size)]
+    return np.stack([c[:-1] for c in chunks]), np.stack([c[1:] for c in chunks])
+
+
+def batch_fancy_index(vectorized_songs, seq_length, batch_size):
+    idx = np.random.randint(len(vectorized_songs) - seq_length, size=(batch_size, 1)) + np.arange(seq_length)
+    return vectorized_songs[idx], vectorized_songs[idx + 1]
+
+
+def batch_distinct_starts(vectorized_songs, seq_length, batch_size):
+    starts = np.random.choice(len(vectorized_songs) - seq_length, batch_size, replace=False)
+    return np.stack([vectorized_songs[s:s + seq_length] for s in starts]), np.stack(
+        [vectorized_songs[s + 1:s + seq_length + 1] for s in starts])
+
+
+RNG = np.random.default_rng(1)
+
+
+def batch_generator(vectorized_songs, seq_length, batch_size):
+    starts = RNG.integers(0, len(vectorized_songs) - seq_length, batch_size)
+    return (np.array([vectorized_songs[s:s + seq_length] for s in starts]),
+            np.array([vectorized_songs[s + 1:s + 1 + seq_length] for s in starts]))
+
+
+def batch_mit(vectorized_songs, seq_length, batch_size):
+    n = vectorized_songs.shape[0] - 1
+    idx = np.random.choice(n - seq_length, batch_size)
+    input_batch = [vectorized_songs[i:i + seq_length] for i in idx]
+    output_batch = [vectorized_songs[i + 1:i + seq_length + 1] for i in idx]
+    return np.reshape(input_batch, [batch_size, seq_length]), np.reshape(output_batch, [batch_size, seq_length])
+
+
+def batch_unshifted(vectorized_songs, seq_length, batch_size):
+    x, _ = batch_right(vectorized_songs, seq_length, batch_size)
+    return x, x.copy()
+
+
+def batch_shift_two(vectorized_songs, seq_length, batch_size):
+    starts = np.random.choice(len(vectorized_songs) - seq_length - 1, batch_size)
+    return (np.array([vectorized_songs[s:s + seq_length] for s in starts]),
+            np.array([vectorized_songs[s + 2:s + seq_length + 2] for s in starts]))
+
+
+def batch_one_window(vectorized_songs, seq_length, batch_size):
+    s = np.random.randint(len(vectorized_songs) - seq_length)
+    x, y = vectorized_songs[s:s + seq_length], vectorized_songs[s + 1:s + seq_length + 1]
+    return np.array([x] * batch_size), np.array([y] * batch_size)
+
+
+def batch_seeded(vectorized_songs, seq_length, batch_size):
+    np.random.seed(42)
+    return batch_right(vectorized_songs, seq_length, batch_size)
+
+
+def batch_tensors(vectorized_songs, seq_length, batch_size):
+    return tuple(tf.constant(v) for v in batch_right(vectorized_songs, seq_length, batch_size))
+
+
+def batch_transposed(vectorized_songs, seq_length, batch_size):
+    x, y = batch_right(vectorized_songs, seq_length, batch_size)
+    return x.T, y.T
+
+
+def batch_scattered(vectorized_songs, seq_length, batch_size):
+    chars = np.random.choice(vectorized_songs, (batch_size, seq_length + 1))
+    return chars[:, :-1], chars[:, 1:]
+
+
+def batch_off_the_end(vectorized_songs, seq_length, batch_size):
+    starts = np.random.randint(0, len(vectorized_songs) - seq_length + 1, batch_size)
+    return (np.array([vectorized_songs[s:s + seq_length] for s in starts]),
+            np.array([vectorized_songs[s + 1:s + seq_length + 1] for s in starts]))
+
+
+def batch_two_draws(vectorized_songs, seq_length, batch_size):
+    x, _ = batch_right(vectorized_songs, seq_length, batch_size)
+    _, y = batch_right(vectorized_songs, seq_length, batch_size)
+    return x, y
+
+
+def batch_backwards(vectorized_songs, seq_length, batch_size):
+    starts = np.random.choice(len(vectorized_songs) - seq_length, batch_size) + 1
+    return (np.array([vectorized_songs[s:s + seq_length] for s in starts]),
+            np.array([vectorized_songs[s - 1:s + seq_length - 1] for s in starts]))
+
+
+def batch_no_overlap(vectorized_songs, seq_length, batch_size):
+    starts = np.random.choice(range(0, len(vectorized_songs) - seq_length, seq_length), batch_size)
+    return (np.array([vectorized_songs[s:s + seq_length] for s in starts]),
+            np.array([vectorized_songs[s + 1:s + seq_length + 1] for s in starts]))
+
+
+# ---------------------------------------------------------------- 3.3 build_model
+def layers(v, e, u, dropout, activation=None, recurrent=keras.layers.LSTM):
+    return [keras.layers.Embedding(v, e), recurrent(u, return_sequences=True), keras.layers.Dropout(dropout),
+            keras.layers.Dense(v, activation=activation)]
+
+
+def model_right(vocab_size, embedding_dim, rnn_units, dropout=0.0):
+    return keras.Sequential(layers(vocab_size, embedding_dim, rnn_units, dropout))
+
+
+def model_added(vocab_size, embedding_dim, rnn_units, dropout=0.0):
+    model = keras.Sequential()
+    model.add(keras.Input(shape=(None,)))
+    model.add(keras.layers.Embedding(vocab_size, embedding_dim, embeddings_initializer="uniform"))
+    model.add(keras.layers.LSTM(rnn_units, return_sequences=True, recurrent_initializer="glorot_uniform"))
+    model.add(keras.layers.Dropout(rate=dropout))
+    model.add(keras.layers.Dense(vocab_size, activation=None))
+    return model
+
+
+def model_functional(vocab_size, embedding_dim, rnn_units, dropout=0.0):
+    tokens = keras.Input(shape=(None,), dtype="int32")
+    h = keras.layers.LSTM(rnn_units, return_sequences=True)(keras.layers.Embedding(vocab_size, embedding_dim)(tokens))
+    return keras.Model(tokens, keras.layers.Dense(vocab_size)(keras.layers.Dropout(dropout)(h)))
+
+
+class CharModel(keras.Model):
+    def __init__(self, vocab_size, embedding_dim, rnn_units, dropout=0.0):
+        super().__init__()
+        self.embedding = keras.layers.Embedding(vocab_size, embedding_dim)
+        self.lstm = keras.layers.LSTM(rnn_units, return_sequences=True)
+        self.dropout = keras.layers.Dropout(dropout)
+        self.dense = keras.layers.Dense(vocab_size)
+
+    def call(self, tokens, training=False):
+        return self.dense(self.dropout(self.lstm(self.embedding(tokens)), training=training))
+
+
+def model_last_only(vocab_size, embedding_dim, rnn_units, dropout=0.0):
+    return keras.Sequential([keras.layers.Embedding(vocab_size, embedding_dim), keras.layers.LSTM(rnn_units),
+                             keras.layers.Dropout(dropout), keras.layers.Dense(vocab_size)])
+
+
+def model_softmax(vocab_size, embedding_dim, rnn_units, dropout=0.0):
+    return keras.Sequential(layers(vocab_size, embedding_dim, rnn_units, dropout, activation="softmax"))
+
+
+def model_softmax_layer(vocab_size, embedding_dim, rnn_units, dropout=0.0):
+    return keras.Sequential([*layers(vocab_size, embedding_dim, rnn_units, dropout), keras.layers.Softmax()])
+
+
+def model_relu(vocab_size, embedding_dim, rnn_units, dropout=0.0):
+    return keras.Sequential(layers(vocab_size, embedding_dim, rnn_units, dropout, activation="relu"))
+
+
+def model_simple_rnn(vocab_size, embedding_dim, rnn_units, dropout=0.0):
+    return keras.Sequential(layers(vocab_size, embedding_dim, rnn_units, dropout, recurrent=keras.layers.SimpleRNN))
+
+
+def model_gru(vocab_size, embedding_dim, rnn_units, dropout=0.0):
+    return keras.Sequential(layers(vocab_size, embedding_dim, rnn_units, dropout, recurrent=keras.layers.GRU))
+
+
+def model_sizes_swapped(vocab_size, embedding_dim, rnn_units, dropout=0.0):
+    return keras.Sequential(layers(vocab_size, rnn_units, embedding_dim, dropout))
+
+
+def model_embedding_swapped(vocab_size, embedding_dim, rnn_units, dropout=0.0):
+    return keras.Sequential([keras.layers.Embedding(embedding_dim, vocab_size), *layers(vocab_size, embedding_dim,
+                                                                                        rnn_units, dropout)[1:]])
+
+
+def model_no_dropout_argument(vocab_size, embedding_dim, rnn_units):
+    return keras.Sequential(layers(vocab_size, embedding_dim, rnn_units, 0.0))
+
+
+def model_dropout_ignored(vocab_size, embedding_dim, rnn_units, dropout=0.0):
+    return keras.Sequential(layers(vocab_size, embedding_dim, rnn_units, 0.0))
+
+
+def model_dropout_fixed(vocab_size, embedding_dim, rnn_units, dropout=0.0):
+    return keras.Sequential(layers(vocab_size, embedding_dim, rnn_units, 0.5))
+
+
+def model_keep_probability(vocab_size, embedding_dim, rnn_units, dropout=0.0):
+    return keras.Sequential(layers(vocab_size, embedding_dim, rnn_units, 1 - dropout))
+
+
+def model_dropout_always(vocab_size, embedding_dim, rnn_units, dropout=0.0):
+    tokens = keras.Input(shape=(None,))
+    h = keras.layers.LSTM(rnn_units, return_sequences=True)(keras.layers.Embedding(vocab_size, embedding_dim)(tokens))
+    return keras.Model(tokens, keras.layers.Dense(vocab_size)(keras.layers.Dropout(0.5)(h, training=True)))
+
+
+def model_dropout_first(vocab_size, embedding_dim, rnn_units, dropout=0.0):
+    return keras.Sequential([keras.layers.Embedding(vocab_size, embedding_dim), keras.layers.Dropout(dropout),
+                             keras.layers.LSTM(rnn_units, return_sequences=True), keras.layers.Dense(vocab_size)])
+
+
+def model_lstm_dropout(vocab_size, embedding_dim, rnn_units, dropout=0.0):
+    return keras.Sequential([keras.layers.Embedding(vocab_size, embedding_dim),
+                             keras.layers.LSTM(rnn_units, return_sequences=True, dropout=dropout),
+                             keras.layers.Dense(vocab_size)])
+
+
+def model_dropout_last(vocab_size, embedding_dim, rnn_units, dropout=0.0):
+    return keras.Sequential([keras.layers.Embedding(vocab_size, embedding_dim),
+                             keras.layers.LSTM(rnn_units, return_sequences=True), keras.layers.Dense(vocab_size),
+                             keras.layers.Dropout(dropout)])
+
+
+def model_hidden_dense(vocab_size, embedding_dim, rnn_units, dropout=0.0):
+    return keras.Sequential([*layers(vocab_size, embedding_dim, rnn_units, dropout)[:3],
+                             keras.layers.Dense(rnn_units, activation="relu"), keras.layers.Dense(vocab_size)])
+
+
+# ---------------------------------------------------------------- 3.4 compute_loss
+def loss_right(labels, logits):
+    return tf.reduce_mean(keras.losses.sparse_categorical_crossentropy(labels, logits, from_logits=True))
+
+
+def loss_object(labels, logits):
+    return keras.losses.SparseCategoricalCrossentropy(from_logits=True)(labels, logits)
+
+
+def loss_tf_nn(labels, logits):
+    return tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=logits))
+
+
+def loss_one_hot(labels, logits):
+    one_hot = tf.one_hot(labels, tf.shape(logits)[-1], dtype=tf.float64)
+    return tf.reduce_mean(keras.losses.categorical_crossentropy(one_hot, tf.cast(logits, tf.float64), from_logits=True))
+
+
+def loss_gather(labels, logits):
+    log_probs = tf.nn.log_softmax(logits)
+    return -tf.reduce_mean(tf.gather(log_probs, labels, batch_dims=2))
+
+
+def loss_probabilities(labels, logits):
+    return tf.reduce_mean(keras.losses.sparse_categorical_crossentropy(labels, logits))
+
+
+def loss_summed(labels, logits):
+    return tf.reduce_sum(keras.losses.sparse_categorical_crossentropy(labels, logits, from_logits=True))
+
+
+def loss_sum_over_time(labels, logits):
+    per_char = keras.losses.sparse_categorical_crossentropy(labels, logits, from_logits=True)
+    return tf.reduce_mean(tf.reduce_sum(per_char, axis=1))
+
+
+def loss_softmax_twice(labels, logits):
+    return loss_right(labels, tf.nn.softmax(logits))
+
+
+def loss_negative(labels, logits):
+    return tf.reduce_mean(tf.gather(tf.nn.log_softmax(logits), labels, batch_dims=2))
+
+
+def loss_bits(labels, logits):
+    return loss_right(labels, logits) / tf.math.log(2.0)
+
+
+def loss_no_log_softmax(labels, logits):
+    return -tf.reduce_mean(tf.gather(logits, labels, batch_dims=2))
+
+
+def loss_numpy(labels, logits):
+    return loss_right(labels, logits).numpy()
+
+
+def loss_np_mean(labels, logits):
+    return np.mean(keras.losses.sparse_categorical_crossentropy(labels, logits, from_logits=True))
+
+
+def loss_per_char(labels, logits):
+    return keras.losses.sparse_categorical_crossentropy(labels, logits, from_logits=True)
+
+
+def loss_stopped(labels, logits):
+    return loss_right(labels, tf.stop_gradient(logits))
+
+
+# ---------------------------------------------------------------- 3.5 train_step
+def make_step(loss=loss_right, training=True, sign=1, times=1, apply=True, after=False, labels="y",
+              compiled=True, variables=lambda model: model.trainable_variables):
+    """A train_step with one mistake (or none), written as a student would."""
+
+    def train_step(model, optimizer, x, y):
+        target = y if labels == "y" else x
+        with tf.GradientTape() as tape:
+            logits = model(x) if training is None else model(x, training=training)
+            value = loss(target, logits)
+        grads = tape.gradient(value, variables(model))
+        if sign < 0:
+            grads = [-tf.convert_to_tensor(g) for g in grads]
+        for _ in range(times if apply else 0):
+            optimizer.apply_gradients(zip(grads, variables(model)))
+        return loss(target, model(x)) if after else value
+
+    return tf.function(train_step) if compiled else train_step
+
+
+@tf.function
+def step_keras3(model, optimizer, x, y):
+    with tf.GradientTape() as tape:
+        value = loss_object(y, model(x, training=True))
+    optimizer.apply(tape.gradient(value, model.trainable_weights), model.trainable_weights)
+    return value
+
+
+@tf.function(reduce_retracing=True)
+def step_clipped(model, optimizer, x, y):
+    with tf.GradientTape() as tape:
+        value = loss_tf_nn(y, model(x, training=True))
+    grads, _ = tf.clip_by_global_norm(tape.gradient(value, model.trainable_variables), 1e3)
+    optimizer.apply_gradients(list(zip(grads, model.trainable_variables)))
+    return value
+
+
+# ---------------------------------------------------------------- 3.6 generate_text
+def make_generate(carry=True, update_state=True, reset_after_start=False, last_start_only=False, feed_back=True,
+                  transform=lambda logits, t: logits / t, pick=None, new_only=False, extra=0):
+    """A generate_text with one mistake (or none), written as a student would."""
+
+    def generate_text(step, start_string, length, temperature, char2idx, idx2char):
+        state = step.initial_state(1)
+        for char in start_string[-1:] if last_start_only else start_string:
+            logits, state = step(tf.constant([char2idx[char]]), state if carry else step.initial_state(1))
+        if reset_after_start:
+            state = step.initial_state(1)
+        generated = []
+        for _ in range(length + extra):
+            scaled = transform(logits, temperature)
+            next_id = pick(scaled, temperature) if pick else int(tf.random.categorical(scaled, 1)[0, 0])
+            generated.append(idx2char[next_id])
+            fed = next_id if feed_back else char2idx[start_string[-1]]
+            logits, new_state = step(tf.constant([fed]), state if carry else step.initial_state(1))
+            state = new_state if update_state else state
+        return "".join(generated) if new_only else start_string + "".join(generated)
+
+    return generate_text
+
+
+def generate_numpy(step, start_string, length, temperature, char2idx, idx2char):
+    state = step.initial_state(1)
+    for char in start_string:
+        logits, state = step(np.array([char2idx[char]]), state)
+    ids = []
+    for _ in range(length):
+        z = np.asarray(logits)[0] / temperature
+        p = np.exp(z - z.max())
+        ids.append(np.random.choice(len(p), p=p / p.sum()))
+        logits, state = step(np.array(ids[-1:]), state)
+    return start_string + "".join(idx2char[np.array(ids)])
+
+
+def generate_gumbel(step, start_string, length, temperature, char2idx, idx2char):
+    state = step.initial_state(1)
+    for char in start_string:
+        logits, state = step([char2idx[char]], state)
+    text = start_string
+    for _ in range(length):
+        noise = -np.log(-np.log(np.random.uniform(size=logits.shape[-1])))
+        next_id = int(np.argmax(logits[0].numpy() / temperature + noise))
+        text += idx2char[next_id]
+        logits, state = step([next_id], state)
+    return text
+
+
+def generate_log_probs(step, start_string, length, temperature, char2idx, idx2char):
+    return make_generate(transform=lambda z, t: tf.math.log(tf.nn.softmax(z / t)))(
+        step, start_string, length, temperature, char2idx, idx2char)
+
+
+def greedy_pick(scaled, temperature):
+    return int(tf.argmax(scaled[0]))
+
+
+def greedy_below_one(scaled, temperature):
+    return int(tf.argmax(scaled[0])) if temperature < 1 else int(tf.random.categorical(scaled, 1)[0, 0])
+
+
+def generate_list(step, start_string, length, temperature, char2idx, idx2char):
+    return list(make_generate()(step, start_string, length, temperature, char2idx, idx2char))
+
+
+def args(*answer):
+    """The check's arguments, built fresh on each call."""
+    return lambda: answer
+
+
+def c2i(vectorize):
+    return args(vectorize, C2I)
+
+
+WRONG = [
+    Wrong("3.1", "returns a list", c2i(vectorize_list), r"must return a NumPy array"),
+    Wrong("3.1", "strips the string", c2i(vectorize_stripped), r"stripped"),
+    Wrong("3.1", "drops all whitespace", c2i(vectorize_words), r"whitespace is dropped"),
+    Wrong("3.1", "drops newlines", c2i(vectorize_no_newlines), r"newlines are dropped"),
+    Wrong("3.1", "indices from 1", c2i(vectorize_from_one), r"one too high"),
+    Wrong("3.1", "ord instead of char2idx", c2i(vectorize_ord), r"code points"),
+    Wrong("3.1", "float indices", c2i(vectorize_floats), r"integer dtype"),
+    Wrong("3.1", "one-hot rows", c2i(vectorize_one_hot), r"one-hot"),
+    Wrong("3.1", "a tf tensor", c2i(vectorize_tensor), r"must return a NumPy array.*Tensor"),
+    Wrong("3.1", "characters, not indices", c2i(vectorize_chars), r"not of indices"),
+    Wrong("3.1", "sorted indices", c2i(vectorize_sorted), r"sorted"),
+    Wrong("3.2", "MIT's get_batch: the last start never drawn", args(batch_mit), r"last start.*never drawn"),
+    Wrong("3.2", "labels not shifted", args(batch_unshifted), r"labels are the inputs"),
+    Wrong("3.2", "labels shifted by two", args(batch_shift_two), r"shifted by two"),
+    Wrong("3.2", "one window per batch", args(batch_one_window), r"every row of a batch is the same window"),
+    Wrong("3.2", "seeded inside", args(batch_seeded), r"every call returns the same batch"),
+    Wrong("3.2", "tensors", args(batch_tensors), r"not a NumPy array"),
+    Wrong("3.2", "transposed", args(batch_transposed), r"transposed"),
+    Wrong("3.2", "characters drawn one by one", args(batch_scattered), r"picked one by one"),
+    Wrong("3.2", "windows off the end", args(batch_off_the_end), r"too few characters"),
+    Wrong("3.2", "x and y from different starts", args(batch_two_draws), r"another start position"),
+    Wrong("3.2", "shifted the wrong way", args(batch_backwards), r"wrong way"),
+    Wrong("3.2", "non-overlapping chunks only", args(batch_no_overlap), r"never drawn"),
+    Wrong("3.3", "return_sequences missing", args(model_last_only), r"one output per sequence"),
+    Wrong("3.3", "softmax on the Dense layer", args(model_softmax), r"probabilities, not logits"),
+    Wrong("3.3", "a Softmax layer at the end", args(model_softmax_layer), r"probabilities, not logits"),
+    Wrong("3.3", "ReLU on the Dense layer", args(model_relu), r"ReLU"),
+    Wrong("3.3", "SimpleRNN", args(model_simple_rnn), r"SimpleRNN, not an LSTM"),
+    Wrong("3.3", "GRU", args(model_gru), r"GRU, not an LSTM"),
+    Wrong("3.3", "embedding_dim and rnn_units swapped", args(model_sizes_swapped), r"embedding_dim and rnn_units"),
+    Wrong("3.3", "Embedding's arguments swapped", args(model_embedding_swapped), r"outside the Embedding's table"),
+    Wrong("3.3", "no dropout argument", args(model_no_dropout_argument), r"TypeError.*takes four arguments"),
+    Wrong("3.3", "dropout argument ignored", args(model_dropout_ignored), r"changed nothing while training"),
+    Wrong("3.3", "dropout fixed at 0.5", args(model_dropout_fixed), r"default 0\.0.*about [45]\d% of the LSTM"),
+    Wrong("3.3", "Dropout(1 - dropout)", args(model_keep_probability), r"100%|keep probability"),
+    Wrong("3.3", "dropout also at inference", args(model_dropout_always), r"when not training"),
+    Wrong("3.3", "dropout before the LSTM", args(model_dropout_first), r"dropout inside the LSTM or before it"),
+    Wrong("3.3", "LSTM(dropout=...)", args(model_lstm_dropout), r"dropout inside the LSTM or before it"),
+    Wrong("3.3", "dropout on the logits", args(model_dropout_last), r"logits themselves are dropped"),
+    Wrong("3.3", "an extra hidden Dense layer", args(model_hidden_dense), r"extra layer with weights"),
+    Wrong("3.4", "from_logits missing", args(loss_probabilities), r"treated as probabilities"),
+    Wrong("3.4", "summed", args(loss_summed), r"summed, not averaged"),
+    Wrong("3.4", "summed over time", args(loss_sum_over_time), r"summed over time"),
+    Wrong("3.4", "softmax before the loss", args(loss_softmax_twice), r"softmax twice"),
+    Wrong("3.4", "sign flipped", args(loss_negative), r"sign is flipped"),
+    Wrong("3.4", "bits", args(loss_bits), r"bits"),
+    Wrong("3.4", "log-softmax missing", args(loss_no_log_softmax), r"log-softmax is missing"),
+    Wrong("3.4", ".numpy() returned", args(loss_numpy), r"cannot be differentiated"),
+    Wrong("3.4", "np.mean", args(loss_np_mean), r"cannot be differentiated"),
+    Wrong("3.4", "not reduced", args(loss_per_char), r"per-character losses"),
+    Wrong("3.4", "gradient stopped", args(loss_stopped), r"cannot be differentiated"),
+    Wrong("3.5", "not compiled", args(make_step(compiled=False)), r"not compiled"),
+    Wrong("3.5", "model(x) without training", args(make_step(training=None)), r"inference mode"),
+    Wrong("3.5", "training=False", args(make_step(training=False)), r"inference mode"),
+    Wrong("3.5", "gradient ascent", args(make_step(sign=-1)), r"gradient ascent"),
+    Wrong("3.5", "gradients applied twice", args(make_step(times=2)), r"applied twice"),
+    Wrong("3.5", "gradients never applied", args(make_step(apply=False)), r"did not change"),
+    Wrong("3.5", "loss after the step", args(make_step(after=True)), r"after the update"),
+    Wrong("3.5", "labels are x", args(make_step(labels="x")), r"inputs x instead of the labels y"),
+    Wrong("3.5", "only the Dense layer trained", args(make_step(variables=lambda m: m.layers[-1].trainable_variables)),
+          r"not updated: Embedding, LSTM kernel"),
+    Wrong("3.5", "summed loss", args(make_step(loss=loss_summed)), r"summed over the characters"),
+    Wrong("3.6", "initial state at each call", args(make_generate(carry=False)), r"state is not carried"),
+    Wrong("3.6", "state not updated while generating", args(make_generate(update_state=False)),
+          r"state returned while generating"),
+    Wrong("3.6", "state reset after the start", args(make_generate(reset_after_start=True)), r"reset after"),
+    Wrong("3.6", "only the last start character read", args(make_generate(last_start_only=True)),
+          r"last character of the start"),
+    Wrong("3.6", "sample not fed back", args(make_generate(feed_back=False)), r"not fed back"),
+    Wrong("3.6", "temperature multiplies", args(make_generate(transform=lambda z, t: z * t)), r"multiplied"),
+    Wrong("3.6", "temperature ignored", args(make_generate(transform=lambda z, t: z)), r"temperature is ignored"),
+    Wrong("3.6", "greedy", args(make_generate(pick=greedy_pick)), r"greedy"),
+    Wrong("3.6", "greedy below temperature 1", args(make_generate(pick=greedy_below_one)), r"greedy"),
+    Wrong("3.6", "probabilities as logits", args(make_generate(transform=lambda z, t: tf.nn.softmax(z / t))),
+          r"expects logits"),
+    Wrong("3.6", "start string left out", args(make_generate(new_only=True)), r"without the start string"),
+    Wrong("3.6", "one character too many", args(make_generate(extra=1)), r"returned \d+ characters"),
+    Wrong("3.6", "a list of characters", args(generate_list), r"must return a string"),
+]
+
+RIGHT = [
+    Right("3.1", "list comprehension", c2i(vectorize_right)),
+    Right("3.1", "np.fromiter, int32", c2i(vectorize_fromiter)),
+    Right("3.1", "np.searchsorted in the sorted vocabulary", c2i(vectorize_searchsorted)),
+    Right("3.1", "loop filling an array", c2i(vectorize_loop)),
+    Right("3.2", "np.random.choice of starts", args(batch_right)),
+    Right("3.2", "one chunk of seq_length + 1, split", args(batch_chunks)),
+    Right("3.2", "fancy indexing", args(batch_fancy_index)),
+    Right("3.2", "a Generator's integers", args(batch_generator)),
+    Right("3.2", "distinct starts in a batch (replace=False)", args(batch_distinct_starts)),
+    Right("3.3", "Sequential from a list", args(model_right)),
+    Right("3.3", "Sequential.add, other initialisers", args(model_added)),
+    Right("3.3", "functional API", args(model_functional)),
+    Right("3.3", "subclassed Model", args(CharModel)),
+    Right("3.4", "reduce_mean of sparse cross-entropy", args(loss_right)),
+    Right("3.4", "loss object", args(loss_object)),
+    Right("3.4", "tf.nn sparse softmax cross-entropy", args(loss_tf_nn)),
+    Right("3.4", "one-hot categorical cross-entropy in float64", args(loss_one_hot)),
+    Right("3.4", "log_softmax and gather", args(loss_gather)),
+    Right("3.5", "GradientTape and apply_gradients", args(make_step())),
+    Right("3.5", "Keras 3 optimizer.apply and trainable_weights", args(step_keras3)),
+    Right("3.5", "clipped by a large global norm, reduce_retracing", args(step_clipped)),
+    Right("3.6", "tf.random.categorical", args(make_generate())),
+    Right("3.6", "NumPy softmax and np.random.choice", args(generate_numpy)),
+    Right("3.6", "Gumbel-max trick", args(generate_gumbel)),
+    Right("3.6", "log-probabilities to tf.random.categorical", args(generate_log_probs)),
+]
