@@ -1,4 +1,4 @@
-"""The command line: `python -m labhelpers release [--check | --bundle] | status | grade DIR`."""
+"""The command line: `python -m labhelpers release [--check | --bundle] | status | check [NB...] | grade DIR`."""
 
 from __future__ import annotations
 
@@ -11,18 +11,25 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def cmd_status(_args) -> int:
-    from labhelpers import grading
+    from labhelpers import exercises, grading
 
     progress = grading.load_progress()
     rows = grading.status_rows(progress)
     print(grading.format_table(("lab", "exercise", "status", "last run"), rows))
-    failures = [f"{exercise}: {entry['detail']}" for lab in progress.values() for exercise, entry in lab.items()
+    failures = [f"{exercise} {exercises.LABS.get(lab, ('', {}))[1].get(exercise, '')}: {entry['detail']}"
+                for lab, entries in sorted(progress.items()) for exercise, entry in entries.items()
                 if entry.get("status") == grading.FAILED]
     if failures:
         print("\nWhat the failing checks said:", *(f"- {detail}" for detail in failures), sep="\n")
     passed = sum(row[2] == grading.PASSED for row in rows)
     print(f"\n{passed} of {len(rows)} exercises pass (progress file: {grading.progress_path()})")
     return 0
+
+
+def cmd_check(args) -> int:
+    from labhelpers import report
+
+    return report.main(args.notebooks, args.cell_timeout)
 
 
 def cmd_release(args) -> int:
@@ -81,6 +88,10 @@ def main(argv=None) -> int:
     rel.add_argument("--dist", type=Path, default=ROOT / "dist")
     rel.set_defaults(run=cmd_release)
     commands.add_parser("status", help="which exercises pass").set_defaults(run=cmd_status)
+    check = commands.add_parser("check", help="run notebooks (quick mode) and print each one's exercise table")
+    check.add_argument("notebooks", type=Path, nargs="*", default=[Path("notebooks")], help="notebooks or folders")
+    check.add_argument("--cell-timeout", type=float, default=900, help="seconds per cell (then the run stops)")
+    check.set_defaults(run=cmd_check)
     grade = commands.add_parser("grade", help="grade submitted notebooks (executes student code!)",
                                 description=GRADE_HELP)
     grade.add_argument("submissions", type=Path, help="folder of submitted notebooks")

@@ -56,9 +56,9 @@ def test_setup_is_idempotent():
 
 def test_status_command_prints_every_lab_and_what_failed(progress_file):
     progress_file.write_text(json.dumps({"01": {"1.3": {
-        "status": "failed", "detail": "Exercise 1.3 MyRNNCell: tanh is missing", "last_run": "2026-01-01 10:00"}}}))
+        "status": "failed", "detail": "tanh is missing", "last_run": "2026-01-01 10:00"}}}))
     result = subprocess.run([sys.executable, "-m", "labhelpers", "status"], cwd=ROOT,
                             capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert "01 RNN from scratch" in result.stdout and "03 Music generation" in result.stdout
-    assert "1.3 MyRNNCell" in result.stdout and "- Exercise 1.3 MyRNNCell: tanh is missing" in result.stdout
+    assert "1.3 MyRNNCell" in result.stdout and "- 1.3 MyRNNCell: tanh is missing" in result.stdout
