@@ -1,6 +1,101 @@
 """seqlab's helpers: the grading core, one module per lab, and the instructor tools.
 
-Notebooks import the lab they serve, e.g. `from labhelpers import rnn`.
+Notebooks import the lab they serve, e.g. `from labhelpers import rnn`, and `import labhelpers`
+before TensorFlow: from then on TensorFlow starts without its start-up log lines.
+
+Why: TensorFlow's C++ libraries log INFO lines ("oneDNN custom operations are on", "Could not find
+cuda drivers", each after absl's "All log messages before absl::InitializeLog()" line, once per
+library) while they load, before they read TF_CPP_MIN_LOG_LEVEL, so that variable cannot silence
+them and a kernel shows them in red; on a machine without an NVIDIA driver, the first use of a
+device adds the error "failed call to cuInit", which only says that there is no GPU. Importing this
+package sets TF_CPP_MIN_LOG_LEVEL to 2 unless it is set, and arranges that TensorFlow's first import
+(and, without a driver, its device discovery) sends file descriptor 2 to a buffer, then writes back
+every line but those: absl's INFO lines (unless TF_CPP_MIN_LOG_LEVEL is 0) and, only where no NVIDIA
+driver is installed, the cuInit error. Other warnings and errors, and Python's output, are kept.
 """
 
+import importlib.abc
+import importlib.machinery
+import os
+import re
+import sys
+import tempfile
+from contextlib import contextmanager
+
 __version__ = "0.1.0"
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+# absl's preamble and its INFO lines: "I0000 00:00:1795981116.864383   26123 port.cc:153] ...".
+EARLY_INFO = re.compile(r"WARNING: All log messages before absl::InitializeLog\(\) is called are written to STDERR$"
+                        r"|I\d{4} \d\d:\d\d:\d+\.\d+ +\d+ [\w.-]+:\d+\] ")
+NO_GPU_ERROR = re.compile(r"E\d{4} \d\d:\d\d:\d+\.\d+ +\d+ cuda_platform\.cc:\d+\] failed call to cuInit: ")
+
+
+def _info_hidden() -> bool:
+    level = os.environ.get("TF_CPP_MIN_LOG_LEVEL", "0")
+    return level.isdigit() and int(level) >= 1
+
+
+def _no_nvidia_driver() -> bool:
+    return not os.path.exists("/proc/driver/nvidia")
+
+
+def _noise(line: str) -> bool:
+    return bool((_info_hidden() and EARLY_INFO.match(line)) or (_no_nvidia_driver() and NO_GPU_ERROR.match(line)))
+
+
+@contextmanager
+def startup_noise_dropped():
+    """Hold what is written to file descriptor 2; on exit write it back less the start-up noise."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as held:
+        os.dup2(held.fileno(), 2)
+        try:
+            yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            held.seek(0)
+            lines = held.read().decode(errors="replace").splitlines(keepends=True)
+            kept = [line for line in lines if not _noise(line)]
+            if kept:
+                sys.stderr.write("".join(kept))
+                sys.stderr.flush()
+
+
+class _QuietLoader(importlib.abc.Loader):
+    """TensorFlow's own loader, run with startup_noise_dropped (with device discovery if no driver)."""
+
+    def __init__(self, loader):
+        self.loader = loader
+
+    def create_module(self, spec):
+        return self.loader.create_module(spec)
+
+    def exec_module(self, module):
+        with startup_noise_dropped():
+            self.loader.exec_module(module)
+            if _no_nvidia_driver():
+                module.config.list_physical_devices()  # where cuInit fails; memory settings stay possible
+
+    def __getattr__(self, name):
+        return getattr(self.loader, name)
+
+
+class _QuietTensorFlowStart(importlib.abc.MetaPathFinder):
+    """Finds `tensorflow` once, the first time it is imported, and hands it _QuietLoader."""
+
+    def find_spec(self, name, path=None, target=None):
+        if name != "tensorflow":
+            return None
+        sys.meta_path.remove(self)
+        spec = importlib.machinery.PathFinder.find_spec(name, path)
+        if spec is not None and spec.loader is not None:
+            spec.loader = _QuietLoader(spec.loader)
+        return spec
+
+
+if "tensorflow" not in sys.modules and not any(isinstance(f, _QuietTensorFlowStart) for f in sys.meta_path):
+    sys.meta_path.insert(0, _QuietTensorFlowStart())

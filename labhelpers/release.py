@@ -19,7 +19,17 @@ import nbformat
 BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
 EXERCISE_HEADING = re.compile(r"^#+\s*Exercise\s+([0-9]+\.[0-9]+[a-z]?)\b[:.]?\s*(.*)$", re.M)
 KEPT_CELL_METADATA = ("tags", "editable", "deletable")
-STUDENT_FILES = ("README.md", "Makefile", "pyproject.toml", "environment.yml", "postBuild", "tools")
+# When a notebook opens, JupyterLab writes the kernel's language_info into it and marks it modified
+# if anything changed. This is what ipykernel reports on the course's reference Python (the CI
+# image's 3.11.7, environment.yml's 3.11); elsewhere only `version` differs.
+LANGUAGE_INFO = {"codemirror_mode": {"name": "ipython", "version": 3}, "file_extension": ".py",
+                 "mimetype": "text/x-python", "name": "python", "nbconvert_exporter": "python",
+                 "pygments_lexer": "ipython3", "version": "3.11.7"}
+# The student bundle: the setup files, the learner's README and Makefile (bundle/), the notebooks
+# and labhelpers without the instructor's modules (grading a class, releasing) or any answer keys.
+STUDENT_FILES = ("pyproject.toml", "environment.yml", "postBuild", "tools/install-mitdeeplearning.sh")
+LEARNER_TEMPLATES = ("README.md", "Makefile")
+INSTRUCTOR_ONLY = {"gradebook.py", "sandbox.py", "submissions.py", "release.py", "keys", "__pycache__"}
 
 
 class ReleaseError(Exception):
@@ -81,7 +91,8 @@ def student_notebook(solution: nbformat.NotebookNode, name: str):
             regions += cell_regions
             cell.outputs, cell.execution_count = [], None
         cell.metadata = {k: v for k, v in cell.metadata.items() if k in KEPT_CELL_METADATA}
-    notebook.metadata = {k: v for k, v in notebook.metadata.items() if k in ("kernelspec", "language_info")}
+    notebook.metadata = {k: v for k, v in notebook.metadata.items() if k == "kernelspec"}
+    notebook.metadata["language_info"] = LANGUAGE_INFO
     return notebook, regions
 
 
@@ -163,8 +174,8 @@ def bundle(root: Path, dist: Path, execute: bool = True, timeout: int = 1800) ->
     dist.mkdir(parents=True, exist_ok=True)
     student_zip = dist / "seqlab-student.zip"
     with zipfile.ZipFile(student_zip, "w", zipfile.ZIP_DEFLATED) as archive:
-        for path in _student_files(root):
-            archive.write(path, Path("seqlab") / path.relative_to(root))
+        for path, name in _student_files(root):
+            archive.write(path, f"seqlab/{name}")
     written = [student_zip]
     if execute:
         written += _executed_solutions_html(root / "solutions", dist / "instructor", timeout)
@@ -172,26 +183,54 @@ def bundle(root: Path, dist: Path, execute: bool = True, timeout: int = 1800) ->
 
 
 def _student_files(root: Path):
+    """(file, its path in the bundle) for every file a learner gets."""
     for name in STUDENT_FILES:
-        path = root / name
-        if path.is_file():
-            yield path
-        elif path.is_dir():
-            yield from sorted(p for p in path.rglob("*") if p.is_file())
-    for folder, pattern in (("notebooks", "*.ipynb"), ("labhelpers", "*.py"), ("labhelpers", "*.svg")):
-        yield from sorted((root / folder).glob(pattern))
+        if (root / name).is_file():
+            yield root / name, name
+    for name in LEARNER_TEMPLATES:
+        yield root / "bundle" / name, name
+    for path in sorted((root / "notebooks").glob("*.ipynb")):
+        yield path, f"notebooks/{path.name}"
+    for path in sorted((root / "labhelpers").rglob("*")):
+        inside = path.relative_to(root / "labhelpers")
+        if path.is_file() and not INSTRUCTOR_ONLY & set(inside.parts) and path.suffix != ".pyc":
+            yield path, f"labhelpers/{inside.as_posix()}"
+
+
+# The instructor pages typeset their formulas offline: MathJax 3 (SVG output, every TeX extension,
+# no fonts to fetch) is written into each page instead of nbconvert's CDN script.
+MATHJAX = Path(__file__).resolve().parent.parent / "bundle" / "vendor" / "mathjax-3.2.2-tex-svg-full.js"
+OFFLINE_MATHJAX_PAGE = """{%- extends 'lab/index.html.j2' -%}
+{%- block html_head_js_mathjax -%}
+<script>window.MathJax = {tex: {inlineMath: [['$', '$'], ['\\\\(', '\\\\)']], processEscapes: true,
+  processEnvironments: true, tags: 'ams'}, svg: {fontCache: 'global'}};</script>
+<script>{{ resources.mathjax_js }}</script>
+{%- endblock html_head_js_mathjax -%}
+"""
+
+
+def offline_html(notebook) -> str:
+    """The notebook as one HTML page that needs no network, formulas included."""
+    import jinja2
+    from nbconvert import HTMLExporter
+
+    exporter = HTMLExporter(extra_loaders=[jinja2.DictLoader({"offline.html.j2": OFFLINE_MATHJAX_PAGE})],
+                            template_file="offline.html.j2")
+    html, _ = exporter.from_notebook_node(notebook, resources={"mathjax_js": MATHJAX.read_text()})
+    return html
 
 
 def _executed_solutions_html(solutions: Path, out: Path, timeout: int) -> list[Path]:
     from nbclient import NotebookClient
-    from nbconvert import HTMLExporter
 
     out.mkdir(parents=True, exist_ok=True)
     written = []
     for source in sorted(solutions.glob("*.ipynb")):
         notebook = nbformat.read(source, as_version=4)
-        NotebookClient(notebook, timeout=timeout, resources={"metadata": {"path": str(solutions)}}).execute()
-        html, _ = HTMLExporter().from_notebook_node(notebook)
+        # No widget state: the pages then show each widget's own HTML view, which works offline.
+        NotebookClient(notebook, timeout=timeout, store_widget_state=False,
+                       resources={"metadata": {"path": str(solutions)}}).execute()
+        html = offline_html(notebook)
         target = out / f"{source.stem}.html"
         target.write_text(html)
         written.append(target)

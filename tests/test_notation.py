@@ -60,9 +60,6 @@ def test_mime_bundle_has_the_widget_and_an_html_fallback(monkeypatch):
     assert "Problems: header field(s) M:, L: missing" in second["text/html"]
 
 
-@pytest.mark.xfail(strict=True, reason="release.py executes with nbclient's default store_widget_state=True, so "
-                   "nbconvert picks the widget view (which needs a CDN) over the fallback; pass "
-                   "store_widget_state=False to NotebookClient in _executed_solutions_html")
 def test_instructor_html_engraves_the_tune_with_no_network(tmp_path):
     """`release --bundle`'s instructor page carries the notation that abcjs draws in the page."""
     import nbformat

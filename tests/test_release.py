@@ -1,7 +1,12 @@
 """Release: solutions -> student notebooks, the staleness and leak checks, bundles."""
 
+import importlib.util
+import os
+import shutil
 import subprocess
 import sys
+import time
+import urllib.request
 import zipfile
 from pathlib import Path
 
@@ -54,7 +59,8 @@ def test_outputs_cleared_tags_kept_other_metadata_dropped(course):
     assert all(c.outputs == [] and c.execution_count is None for c in notebook.cells if c.cell_type == "code")
     assert notebook.cells[1].metadata == {"tags": ["parameters"]}
     assert notebook.cells[4].metadata == {"tags": ["raises-exception"]}
-    assert set(notebook.metadata) == {"kernelspec"}
+    assert notebook.metadata == {"kernelspec": solution_notebook().metadata.kernelspec,
+                                 "language_info": release.LANGUAGE_INFO}
 
 
 def test_stub_raises_not_implemented_at_its_exercise(course):
@@ -125,16 +131,43 @@ def test_release_is_idempotent(course, capsys):
 
 def test_bundle_writes_student_zip_and_executed_solutions(course):
     released(course)
-    (course / "labhelpers").mkdir()
-    (course / "labhelpers" / "grading.py").write_text("# core\n")
-    (course / "README.md").write_text("# course\n")
+    for name in ("grading.py", "gradebook.py", "sandbox.py", "keys/answers.json", "checks/demo/judges.py"):
+        (course / "labhelpers" / name).parent.mkdir(parents=True, exist_ok=True)
+        (course / "labhelpers" / name).write_text("# labhelpers\n")
+    for name in ("README.md", "Makefile", "bundle/README.md", "bundle/Makefile", "tests/test_x.py", "bench/b.py"):
+        (course / name).parent.mkdir(parents=True, exist_ok=True)
+        (course / name).write_text(f"# {name}\n")
     written = release.bundle(course, course / "dist", timeout=120)
     with zipfile.ZipFile(course / "dist" / "seqlab-student.zip") as archive:
-        names = set(archive.namelist())
-    assert names == {"seqlab/README.md", "seqlab/notebooks/03_demo.ipynb", "seqlab/labhelpers/grading.py"}
+        files = {name: archive.read(name).decode() for name in archive.namelist()}
+    assert set(files) == {"seqlab/README.md", "seqlab/Makefile", "seqlab/notebooks/03_demo.ipynb",
+                          "seqlab/labhelpers/grading.py", "seqlab/labhelpers/checks/demo/judges.py"}
+    assert files["seqlab/README.md"] == "# bundle/README.md\n" and files["seqlab/Makefile"] == "# bundle/Makefile\n"
     html = (course / "dist" / "instructor" / "03_demo.html").read_text()
     assert written[-1].name == "03_demo.html"
     assert "area(1) is 3.14159" in html and "stale output" not in html
+
+
+def test_instructor_html_carries_mathjax_instead_of_loading_it():
+    notebook = new_notebook(cells=[new_markdown_cell(r"The state: $h_t = \tanh(W_{hh} h_{t-1})$.")])
+    html = release.offline_html(notebook)
+    assert "mathjax/2.7.7" not in html and "cdnjs.cloudflare.com/ajax/libs/mathjax" not in html
+    assert release.MATHJAX.read_text()[:2000] in html and "window.MathJax" in html
+    assert r"$h_t = \tanh(W_{hh} h_{t-1})$" in html  # left for MathJax to typeset
+
+
+def test_student_bundle_ships_the_learner_files_of_this_repository(tmp_path):
+    release.bundle(ROOT, tmp_path, execute=False)
+    with zipfile.ZipFile(tmp_path / "seqlab-student.zip") as archive:
+        names = set(archive.namelist())
+        makefile = archive.read("seqlab/Makefile").decode()
+    assert {"seqlab/README.md", "seqlab/pyproject.toml", "seqlab/tools/install-mitdeeplearning.sh",
+            "seqlab/labhelpers/report.py", "seqlab/labhelpers/checks/rnn/judges.py"} <= names
+    assert {f"seqlab/notebooks/{p.name}" for p in ROOT.glob("notebooks/*.ipynb")} <= names
+    forbidden = ("seqlab/solutions/", "seqlab/tests/", "seqlab/bench/", "seqlab/labhelpers/keys/",
+                 "seqlab/labhelpers/gradebook.py", "seqlab/labhelpers/sandbox.py", "__pycache__")
+    assert not [n for n in names if any(f in n for f in forbidden)]
+    assert all(f"\n{target}:" in makefile for target in ("lab", "check", "status")) and "make test" not in makefile
 
 
 def test_repository_notebooks_are_in_step_with_solutions():
@@ -150,3 +183,71 @@ def test_committed_notebooks_have_no_outputs():
         nbformat.validate(notebook)
         dirty = [i for i, c in enumerate(notebook.cells) if c.cell_type == "code" and (c.outputs or c.execution_count)]
         assert not dirty, f"{path.name}: cells {dirty} have outputs; clear them before committing"
+
+
+@pytest.mark.skipif(not shutil.which("chromium"), reason="needs Debian's chromium (apt-get install chromium)")
+def test_jupyterlab_opens_a_released_notebook_unmodified_and_saves_it_byte_for_byte(tmp_path):
+    """What `release` writes is what JupyterLab 4 keeps: opening marks nothing modified."""
+    spec = importlib.util.spec_from_file_location("jupyterlab_shot", ROOT / "tools" / "jupyterlab_shot.py")
+    shot = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(shot)
+    released_text = (ROOT / "notebooks" / "01_rnn_from_scratch.ipynb").read_text()
+    (tmp_path / "lab.ipynb").write_text(released_text)
+    with shot.lab_session(tmp_path, shot.kernel_env([])) as page:
+        shot.open_notebook(page, Path("lab.ipynb"), timeout=300)
+        time.sleep(2)  # the kernel's language_info arrives after it is idle
+        assert page.evaluate("window.seqlabPanel.context.model.dirty") is False
+        page.evaluate("window.seqlabPanel.context.save()")
+    assert (tmp_path / "lab.ipynb").read_text() == released_text
+
+
+def readme_commands(readme: str) -> list[str]:
+    """The `make ...` commands of the README's first bash block."""
+    block = readme.split("```bash\n", 1)[1].split("```", 1)[0]
+    return [line.split("#")[0].strip() for line in block.splitlines() if line.startswith("make ")]
+
+
+def lab_answers(url: str, seconds: float = 60) -> bool:
+    """Whether the server answers within `seconds` (it prints its URL just before it listens)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=10) as response:
+                return response.status == 200
+        except OSError:
+            time.sleep(1)
+    return False
+
+
+@pytest.mark.skipif(os.environ.get("SEQLAB_BUNDLE_TEST") != "1",
+                    reason="installs the course into a fresh venv (minutes): set SEQLAB_BUNDLE_TEST=1")
+def test_student_bundle_works_alone_with_a_bare_python(tmp_path):
+    """Unzip the bundle into an empty folder and run its README's commands with a Python that has nothing installed."""
+    release.bundle(ROOT, tmp_path / "dist", execute=False)
+    with zipfile.ZipFile(tmp_path / "dist" / "seqlab-student.zip") as archive:
+        archive.extractall(tmp_path / "empty")
+    course = tmp_path / "empty" / "seqlab"
+    assert readme_commands((course / "README.md").read_text()) == ["make lab", "make check", "make status"]
+    bare = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "PYTHONPATH")}
+    bare.update(PYTHON=str(Path(sys.base_prefix) / "bin" / "python3"), SEQLAB_PROGRESS=str(tmp_path / "p.json"))
+    make = lambda *args, **kw: subprocess.run(["make", *args], cwd=course, env=bare, text=True,  # noqa: E731
+                                              capture_output=True, **kw)
+    with subprocess.Popen(["make", "lab", "PORT=0"], cwd=course, env=bare, text=True,
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT) as lab:
+        try:
+            printed = []
+            for line in lab.stdout:  # the install, then JupyterLab's log with its URL
+                printed.append(line)
+                if "/lab?token=" in line:
+                    break
+            url = printed[-1].split()[-1]
+            assert "/lab?token=" in url, "".join(printed[-30:])
+            assert lab_answers(url.replace("/lab?", "/api/status?")), "".join(printed[-30:])
+        finally:
+            lab.terminate()
+    checked = make("check", timeout=1800)
+    assert checked.returncode == 0 and checked.stderr == "", checked.stdout + checked.stderr
+    assert "stopped in section" in checked.stdout and "1.2 rnn_step               not tried" in checked.stdout
+    assert checked.stdout.count("exercises pass") == len(list(course.glob("notebooks/*.ipynb")))
+    status = make("status", timeout=120)
+    assert status.returncode == 0 and "01 RNN from scratch" in status.stdout, status.stdout + status.stderr
