@@ -7,7 +7,7 @@ import numpy as np
 import tensorflow as tf
 
 from labhelpers import mitdl
-from mutations import Right, Wrong
+from mutations import Right, Wrong, args
 
 VOCAB = sorted(set(mitdl.data_file("irish.abc").read_text()))  # as the notebook builds it
 C2I = {char: index for index, char in enumerate(VOCAB)}
@@ -467,11 +467,6 @@ def greedy_below_one(scaled, temperature):
 
 def generate_list(step, start_string, length, temperature, char2idx, idx2char):
     return list(make_generate()(step, start_string, length, temperature, char2idx, idx2char))
-
-
-def args(*answer):
-    """The check's arguments, built fresh on each call."""
-    return lambda: answer
 
 
 def c2i(vectorize):

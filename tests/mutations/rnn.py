@@ -10,7 +10,7 @@ import numpy as np
 import tensorflow as tf
 
 from labhelpers import rnn
-from mutations import Right, Wrong
+from mutations import Right, Wrong, args
 from right_answers import RightRNNCell
 
 
@@ -482,11 +482,6 @@ def model_drops_last_word(vocab_size, embedding_dim, rnn_units):
 def model_wrong_cell(vocab_size, embedding_dim, rnn_units):
     return keras.Sequential([keras.layers.Embedding(vocab_size, embedding_dim, mask_zero=True),
                              keras.layers.RNN(CellNoTanh(rnn_units, vocab_size))])
-
-
-def args(*answer):
-    """The check's arguments, built fresh on each call."""
-    return lambda: answer
 
 
 WRONG = [
