@@ -90,7 +90,8 @@ class Settings:
 
 @dataclass
 class Execution:
-    """What happened: each code cell's outcome ('ok', 'timeout', 'died' or 'Name: message'), and the
+    """What happened: each code cell's outcome ('ok', 'timeout', 'stopped' by the notebook's time limit,
+    'died' or 'Name: message'), and the
     judged result of each exercise whose probe handed back data."""
 
     outcomes: dict[int, str] = field(default_factory=dict)
@@ -207,10 +208,11 @@ class Run:
                 return
             outcome = _error_of(cell) or "ok"
             timed_out = outcome.startswith("KeyboardInterrupt") and time.monotonic() - started >= client.timeout
-            execution.outcomes[index] = "timeout" if timed_out else outcome
+            notebook_limit = timed_out and client.timeout < self.settings.cell_timeout
+            execution.outcomes[index] = "stopped" if notebook_limit else "timeout" if timed_out else outcome
             if exercise is not None:
                 self._judge(exercise, judge, inputs)
-            if timed_out and client.timeout < self.settings.cell_timeout:
+            if notebook_limit:  # the notebook's time ran out in this cell: not this cell's fault
                 execution.status, execution.detail = TIMEOUT, f"stopped at cell {index}: notebook time limit"
                 return
 
@@ -247,7 +249,7 @@ def exercise_result(exercise, execution: Execution, missing: bool) -> Result:
     if judged is not None:
         return Result(judged.status, _short(judged.message))
     outcome = execution.outcomes.get(exercise.check) if exercise.check is not None else None
-    if outcome in (None, "died"):
+    if outcome in (None, "died", "stopped"):
         stopped_here = any(execution.outcomes.get(i) == "timeout" for i in exercise.cells)
         return _exercise_cell_error(exercise, execution) if stopped_here else Result(
             NOT_REACHED, "the check cell did not run")
