@@ -94,10 +94,25 @@ def clip_gradients(clip_gradients, inputs):
         case = inputs["cases"][0]
         compiled = tf.function(lambda *grads: clip_gradients(list(grads), case["max_norm"]))
         try:
-            in_graph = _clip_returned(attempt(compiled, *tensors(case)))
+            with _no_retracing_warning():  # each check compiles anew: tracing again is expected here
+                in_graph = _clip_returned(attempt(compiled, *tensors(case)))
         except LearnerError as error:
             in_graph = {"error": error.record}
     return {"cases": cases, "in_graph": in_graph, "library_calls": sorted(set(calls))}
+
+
+@contextlib.contextmanager
+def _no_retracing_warning():
+    """TensorFlow's logger at ERROR for a moment: its 'triggered tf.function retracing' is a warning."""
+    import logging
+
+    logger = logging.getLogger("tensorflow")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
 
 
 # ---------------------------------------------------------------- 2.4
