@@ -1,10 +1,12 @@
-"""A bag of n-grams with Naive Bayes weights (NBSVM, Wang & Manning 2012), as a Keras model.
+"""A bag of n-grams with Naive Bayes weights, as a Keras model: the features of Wang & Manning's
+NBSVM (2012), trained as a logistic regression (no hinge loss, no interpolation, no regulariser).
 
 Each text becomes the set of its word n-grams (unigrams and bigrams: "not", "bad", "not bad").
 Naive Bayes gives each n-gram a log-count ratio r: how much more often it appears in positive
 than in negative training texts. The model is a logistic regression on those weighted features,
-p = sigmoid(a * sum_i w_i r_i + b) over the n-grams i of the text, which starts as Naive Bayes
-(w = 1) and is then trained. Bigrams see two-word order ("not bad" vs "bad, not"), nothing longer.
+p = sigmoid(a * sum_i w_i r_i + b) over the n-grams i of the text. Every w_i starts at the same
+value, so it starts as Naive Bayes up to a scale, and is then trained. Bigrams see two-word order
+("not bad" vs "bad, not"), nothing longer.
 """
 
 from __future__ import annotations
