@@ -247,7 +247,7 @@ def exercise_result(exercise, execution: Execution, missing: bool) -> Result:
     if missing:
         return Result(NOT_TRIED, "your exercise cell was deleted, so its stub was run")
     if judged is not None:
-        return Result(judged.status, _short(judged.message))
+        return Result(judged.status, grading.shorten(judged.message, MESSAGE_LIMIT))
     outcome = execution.outcomes.get(exercise.check) if exercise.check is not None else None
     if outcome in (None, "died", "stopped"):
         stopped_here = any(execution.outcomes.get(i) == "timeout" for i in exercise.cells)
@@ -259,10 +259,6 @@ def exercise_result(exercise, execution: Execution, missing: bool) -> Result:
         FAILED, "the check handed back no answer to judge (was the check function replaced or its cell changed?)")
 
 
-def _short(text: str) -> str:
-    return text if len(text) <= MESSAGE_LIMIT else text[: MESSAGE_LIMIT - 3] + "..."
-
-
 def _exercise_cell_error(exercise, execution: Execution) -> Result | None:
     """When the check could not even call the answer: what went wrong in the exercise cell itself."""
     error = next((execution.outcomes[i] for i in exercise.cells if execution.outcomes.get(i, "ok") != "ok"), None)
@@ -272,7 +268,7 @@ def _exercise_cell_error(exercise, execution: Execution) -> Result | None:
         return Result(NOT_TRIED, "your exercise cell still raises NotImplementedError")
     if error == "timeout":
         return Result(FAILED, "your exercise cell did not finish within the time limit (an endless loop?)")
-    return Result(FAILED, _short(f"your exercise cell raised {error}"))
+    return Result(FAILED, grading.shorten(f"your exercise cell raised {error}", MESSAGE_LIMIT))
 
 
 @dataclass

@@ -153,7 +153,7 @@ def plain(value, depth: int = 0):
             array = None
         if array is not None and array.dtype != object:
             return array
-    return {"__object__": f"{type(value).__name__}: {_short(repr(value), 120)}"}
+    return {"__object__": f"{type(value).__name__}: {shorten(repr(value), 120)}"}
 
 
 def _encode(value, arrays: dict):
@@ -222,7 +222,8 @@ def _is_learner_frame(filename: str) -> bool:
 ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")  # Keras colours its error messages
 
 
-def _short(text: str, limit: int = 300) -> str:
+def shorten(text: str, limit: int = 300) -> str:
+    """Text on one line, without terminal colours, cut to `limit` characters."""
     text = " ".join(ANSI_ESCAPE.sub("", str(text)).split())
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
@@ -236,7 +237,7 @@ def error_record(error: BaseException) -> dict:
         in_cell = "ipykernel_" in frame.filename or frame.filename.startswith("<ipython-input")
         place = "your cell" if in_cell else os.path.basename(frame.filename)
         where = f"in `{frame.name}` at line {frame.lineno} of {place}"
-    return {"type": type(error).__name__, "message": _short(error, 400), "where": where,
+    return {"type": type(error).__name__, "message": shorten(error, 400), "where": where,
             "stub": isinstance(error, NotImplementedError)}
 
 
@@ -249,7 +250,7 @@ def describe_error(record: dict, hints: dict[str, str] | None = None) -> CheckFa
             hint="replace the `raise NotImplementedError(...)` line with your answer, run "
             "that cell, then run this check again.",
         )
-    message = _short(record.get("message", ""))
+    message = shorten(record.get("message", ""))
     known = {**_KNOWN_MISTAKES, **(hints or {})}
     hint = next((h for key, h in known.items() if key in message), None)
     return CheckFailed(
@@ -257,11 +258,6 @@ def describe_error(record: dict, hints: dict[str, str] | None = None) -> CheckFa
         hint=hint or "run your cell on a small input by hand to reproduce the error, fix it, "
         "then run the check again.",
     )
-
-
-def describe_learner_error(error: BaseException, hints: dict[str, str] | None = None) -> CheckFailed:
-    """The CheckFailed for an exception raised while running the learner's code."""
-    return describe_error(error_record(error), hints)
 
 
 class LearnerError(Exception):
@@ -303,7 +299,7 @@ def shown(value, limit: int = 120) -> str:
         return f"a list or tuple of {len(value)} items"
     if value is None:
         return "None (nothing returned)"
-    return _short(f"{type(value).__name__} {value!r}", limit)
+    return shorten(f"{type(value).__name__} {value!r}", limit)
 
 
 def found_as_array(value, what: str, expected: str, hint: str, dtype="float64") -> np.ndarray:
@@ -314,7 +310,7 @@ def found_as_array(value, what: str, expected: str, hint: str, dtype="float64") 
         return np.asarray(value, dtype=dtype)
     except (TypeError, ValueError):
         raise CheckFailed(f"{what} is not an array of numbers", expected=expected,
-                          found=_short(repr(value), 120), hint=hint) from None
+                          found=shorten(repr(value), 120), hint=hint) from None
 
 
 def matching_mistake(found, mistakes: dict, atol: float = 1e-4):
@@ -395,7 +391,7 @@ class Exercise:
             failure = failed
         except Exception as error:  # data the judge could not read: report it, never crash
             failure = CheckFailed("the check could not make sense of what your code returned",
-                                  found=f"{type(error).__name__}: {_short(error, 200)}",
+                                  found=f"{type(error).__name__}: {shorten(error, 200)}",
                                   hint="compare the type and shape of what you return with the "
                                   "exercise's description.")
         failure.exercise = self.label
@@ -487,7 +483,7 @@ def record(result: Result) -> None:
     """Store one result; a progress file that cannot be written never fails a check."""
     path = progress_path()
     progress = load_progress(path)
-    entry = {"status": result.status, "detail": _short(result.message, 500),
+    entry = {"status": result.status, "detail": shorten(result.message, 500),
              "last_run": time.strftime("%Y-%m-%d %H:%M")}
     progress.setdefault(result.lab, {})[result.exercise] = entry
     try:

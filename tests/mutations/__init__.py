@@ -5,9 +5,9 @@ Each lab has a module here (`tests/mutations/<module>.py`, e.g. rnn.py) that def
     WRONG = [Wrong("1.2", "tanh is missing", lambda: (rnn_step_without_tanh,), r"tanh"), ...]
     RIGHT = [Right("1.2", "looped over rows", lambda: (rnn_step_rows,)), ...]
 
-`answer` is a function returning the arguments to pass to the exercise's check function, built
-fresh on each call (so a Keras class or model is new each time). `names` is a regular expression
-that the rejection message must match (searched, case-insensitive): it says which property failed
+`answer` is a function returning the arguments to pass to the exercise's check function
+(`args(...)` builds one for fixed arguments; a check builds its own instances from a class).
+`names` is a regular expression that the rejection message must match (searched, case-insensitive): it says which property failed
 or which mistake it was; None when the check cannot single the mistake out (the message must
 still say what differs; such rows count as rejected but not named).
 
