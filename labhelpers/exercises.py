@@ -16,6 +16,7 @@ LABS: dict[str, tuple[str, dict[str, str]]] = {
     }),
     "02": ("BPTT and LSTM", {
         "2.1": "hidden_state_gradients",
+        "2.1b": "weight_gradient_by_distance",
         "2.2": "clip_gradients",
         "2.4": "MyLSTMCell",
     }),
@@ -25,6 +26,7 @@ LABS: dict[str, tuple[str, dict[str, str]]] = {
         "3.3": "build_model",
         "3.4": "compute_loss",
         "3.5": "train_step",
+        "3.6a": "sampling_step",
         "3.6": "generate_text",
     }),
     "04": ("Sentiment", {
@@ -33,9 +35,11 @@ LABS: dict[str, tuple[str, dict[str, str]]] = {
         "4.3": "build_bidirectional_classifier",
         "4.4": "train_with_early_stopping",
         "4.5": "evaluate_predictions",
+        "4.6": "log_count_ratios",
     }),
     "05": ("Attention", {
         "5.2": "make_decoder_inputs",
+        "5.3": "greedy_decode",
         "5.4": "scaled_dot_product_attention",
         "5.5": "LuongAttention",
     }),

@@ -13,7 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
-from labhelpers.checks.lstm import check_clip_gradients, check_hidden_state_gradients, check_my_lstm_cell  # noqa: F401
+from labhelpers.checks.lstm import (  # noqa: F401
+    check_clip_gradients, check_hidden_state_gradients, check_my_lstm_cell, check_weight_gradient_by_distance)
 
 ADDING_BASELINE_MSE = 1 / 6  # always answering 1, the mean of a sum of two U(0, 1) values
 DIAGRAM = Path(__file__).with_name("lstm_cell.svg")
@@ -67,3 +68,34 @@ def cell_diagram():
     from IPython.display import SVG
 
     return SVG(filename=str(DIAGRAM))
+
+
+def plot_gate_trace(trace, x, target):
+    """One sequence and its forget gates, input gates and cell states over time, marks dashed in red.
+
+    `trace` is lstm_gate_trace's result for x of shape (1, T, 2); `target` is that sequence's sum.
+    """
+    import matplotlib.pyplot as plt
+
+    T, units = trace["c"].shape[1:]
+    fig, axes = plt.subplots(4, 2, figsize=(9, 9), gridspec_kw={"height_ratios": [1, 2, 2, 2], "width_ratios": [40, 1]})
+    plots, colorbar_slots = axes[:, 0], axes[:, 1]
+    colorbar_slots[0].axis("off")
+    plots[0].bar(np.arange(1, T + 1), x[0, :, 0], color=np.where(x[0, :, 1] > 0, "C3", "C7"))
+    plots[0].set(title=f"One test sequence (red: marked values, target {target:.2f})", ylabel="value")
+    panels = (("f", "forget gate $f_t$", "viridis", (0, 1)), ("i", "input gate $i_t$ (store)", "viridis", (0, 1)),
+              ("c", "cell state $c_t$", "coolwarm", None))
+    for ax, slot, (key, label, cmap, limits) in zip(plots[1:], colorbar_slots[1:], panels):
+        values = trace[key][0].T
+        vmin, vmax = limits or (-np.abs(values).max(), np.abs(values).max())
+        image = ax.imshow(values, aspect="auto", cmap=cmap, interpolation="nearest", vmin=vmin, vmax=vmax,
+                          extent=(0.5, T + 0.5, units - 0.5, -0.5))
+        fig.colorbar(image, cax=slot, label="0 closed, 1 open" if limits else "value (no unit)")
+        ax.set(title=label, ylabel="unit")
+    for ax in plots:
+        ax.set_xlim(0.5, T + 0.5)
+        for mark in np.flatnonzero(x[0, :, 1]):
+            ax.axvline(mark + 1, color="C3", lw=1, ls="--")
+    plots[-1].set_xlabel("time step t")
+    plt.tight_layout()
+    plt.show()

@@ -8,13 +8,14 @@ import numpy as np
 import pytest
 
 from labhelpers import lstm
-from labhelpers.checks.lstm import judges
+from labhelpers.checks.lstm import distance_judges, judges
 from labhelpers.grading import CheckFailed, NotAttempted, pack
-from mutations.lstm import LSTMCell, clip_by_hand, gradients_by_tape
+from mutations.lstm import LSTMCell, clip_by_hand, gradients_by_tape, terms_by_formula
 from right_answers import RightRNNCell
 
 BENCH = Path(__file__).resolve().parent.parent / "bench" / "lstm_speed.py"
-CHECKS = {"2.1": lstm.check_hidden_state_gradients, "2.2": lstm.check_clip_gradients, "2.4": lstm.check_my_lstm_cell}
+CHECKS = {"2.1": lstm.check_hidden_state_gradients, "2.1b": lstm.check_weight_gradient_by_distance,
+          "2.2": lstm.check_clip_gradients, "2.4": lstm.check_my_lstm_cell}
 
 
 # ----------------------------------------------------------------------------- data and pictures
@@ -51,6 +52,23 @@ def test_gate_trace_follows_keras_lstm():
     np.testing.assert_allclose(trace["i"][:, 0], 1 / (1 + np.exp(-(x[:, 0] @ kernel[:, :3] + bias[:3]))), atol=1e-5)
 
 
+def test_gate_trace_plot_has_a_panel_per_signal_and_a_line_per_mark(monkeypatch):
+    import matplotlib
+    import matplotlib.pyplot as plt
+
+    matplotlib.use("Agg")
+    shown = []
+    monkeypatch.setattr(plt, "show", lambda: shown.append(plt.gcf()))
+    x, y = lstm.adding_problem(1, 12, np.random.default_rng(0))
+    layer = keras.layers.LSTM(3)
+    layer(x)
+    lstm.plot_gate_trace(lstm.lstm_gate_trace(layer, x), x, target=y[0, 0])
+    plots = shown[0].axes[0::2]
+    assert [ax.get_title() for ax in plots[1:]] == ["forget gate $f_t$", "input gate $i_t$ (store)", "cell state $c_t$"]
+    assert all(len(ax.get_lines()) == 2 for ax in plots)  # the two marks, dashed
+    plt.close("all")
+
+
 def test_cell_diagram_names_the_gates_and_the_four_functions():
     svg = lstm.DIAGRAM.read_text()
     for text in ("σ", "tanh", "⊙", "forget gate", "input gate", "candidate", "output gate",
@@ -70,7 +88,7 @@ def _stub(*args):
 
 
 @pytest.mark.parametrize("exercise, answer", [
-    ("2.1", (_stub, RightRNNCell)), ("2.2", (_stub,)),
+    ("2.1", (_stub, RightRNNCell)), ("2.1b", (_stub, RightRNNCell)), ("2.2", (_stub,)),
     ("2.4", (type("Stub", (LSTMCell,), {"call": lambda self, inputs, states: _stub()}),)),
 ])
 def test_stubs_are_not_attempted(exercise, answer):
@@ -90,11 +108,12 @@ def test_my_lstm_cell_names_a_missing_weight():
 
 @pytest.mark.parametrize("exercise, returned", [
     ("2.1", lambda cell, x: {"grads": 1}), ("2.1", lambda cell, x: "gradients"), ("2.1", lambda cell, x: 3.0),
+    ("2.1b", lambda cell, x: [None] * x.shape[1]), ("2.1b", lambda cell, x: "terms"),
     ("2.2", lambda gradients, max_norm: None), ("2.2", lambda gradients, max_norm: ["a", "b", "c", "d"]),
     ("2.2", lambda gradients, max_norm: {"clipped": gradients}),
 ])
 def test_odd_return_values_get_expected_and_found(exercise, returned, rejected):
-    answer = (returned, RightRNNCell) if exercise == "2.1" else (returned,)
+    answer = (returned, RightRNNCell) if exercise.startswith("2.1") else (returned,)
     message = rejected(lambda a: CHECKS[exercise](*a), answer, exercise)
     assert "Expected:" in message and "Found:" in message and "could not make sense" not in message
 
@@ -109,6 +128,27 @@ def test_hidden_state_gradients_says_where_the_chain_rule_breaks(rejected):
     assert "at t = 3 is not the gradient at t = 4 sent back one step" in message
 
 
+def test_weight_gradient_terms_add_up_to_keras_gradient():
+    """The judge's NumPy terms (its reference per distance) sum to the gradient Keras' SimpleRNN gives."""
+    for case in judges.draw_bptt(np.random.default_rng(3))["cases"]:
+        states = judges._keras_states(case)
+        from_y = np.ones((case["x"].shape[0], case["W_hy"].shape[0])) @ case["W_hy"]
+        grads = judges._backward(states, case["W_hh"], [0 * from_y] * (len(states) - 1) + [from_y])
+        terms = distance_judges._terms(states, grads)
+        np.testing.assert_allclose(terms.sum(0), distance_judges._keras_weight_gradient(case), rtol=1e-4, atol=1e-5)
+        assert not terms[-1].any()  # step 1 multiplies h_0 = 0
+
+
+def test_weight_gradient_by_distance_names_the_distances_that_differ(rejected):
+    def one_term_moved(cell, x):
+        terms = terms_by_formula(cell, x).numpy()
+        terms[1], terms[2] = terms[1] + terms[2], 0 * terms[2]
+        return terms
+
+    message = rejected(lambda a: lstm.check_weight_gradient_by_distance(*a), (one_term_moved, RightRNNCell), "2.1b")
+    assert "add up to dL/dW_hh but are split wrongly by distance" in message and "d = [1, 2]" in message
+
+
 # ----------------------------------------------------------------------------- grade mode: data, not trust
 def _verdict(exercise_id, inputs, data):
     exercise = CHECKS[exercise_id].exercise
@@ -117,7 +157,7 @@ def _verdict(exercise_id, inputs, data):
 
 def test_judges_pass_the_probe_data_of_right_answers_on_a_grader_seed():
     for exercise_id, answer in (("2.1", (gradients_by_tape, RightRNNCell)), ("2.2", (clip_by_hand,)),
-                                ("2.4", (LSTMCell,))):
+                                ("2.1b", (terms_by_formula, RightRNNCell)), ("2.4", (LSTMCell,))):
         exercise = CHECKS[exercise_id].exercise
         inputs = exercise.inputs(seed=12345)
         verified, failure = exercise.verdict(inputs, exercise.collect(answer, inputs))
@@ -127,7 +167,7 @@ def test_judges_pass_the_probe_data_of_right_answers_on_a_grader_seed():
 def test_judges_reject_data_collected_on_other_inputs():
     """Answers computed for the learner's fixed seed do not pass on the grader's inputs."""
     for exercise_id, answer in (("2.1", (gradients_by_tape, RightRNNCell)), ("2.2", (clip_by_hand,)),
-                                ("2.4", (LSTMCell,))):
+                                ("2.1b", (terms_by_formula, RightRNNCell)), ("2.4", (LSTMCell,))):
         exercise = CHECKS[exercise_id].exercise
         stale = exercise.collect(answer, exercise.inputs(seed=1))
         _, failure = exercise.verdict(exercise.inputs(seed=2), stale)

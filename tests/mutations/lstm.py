@@ -1,4 +1,4 @@
-"""Lab 02's mutation table: wrong and right answers to 2.1, 2.2 and 2.4, written as students write them."""
+"""Lab 02's mutation table: wrong and right answers to 2.1, 2.1b, 2.2 and 2.4, written as students write them."""
 
 from __future__ import annotations
 
@@ -85,6 +85,59 @@ def _rnn_cell(**options):
 
 def _bptt(answer, **options):
     return lambda: (lambda cell, x: answer(cell, x, **options), _rnn_cell())
+
+
+# ---------------------------------------------------------------- 2.1b weight_gradient_by_distance
+def terms_by_formula(cell, x, *, loss="last y", previous=True, tanh_grad=True, batch_sum=True):
+    """dL/dh_k from a tape, then each step's term sum_b (g_k (1 - h_k^2)) h_{k-1}^T, last step first."""
+    h, states = tf.zeros((x.shape[0], cell.state_size)), []
+    with tf.GradientTape() as tape:
+        total = 0.0
+        for t in range(x.shape[1]):
+            y, [h] = cell(x[:, t], [h])
+            states.append(h)
+            total += tf.reduce_sum(y)
+        objective = {"last y": tf.reduce_sum(y), "every y": total, "last h": tf.reduce_sum(h)}[loss]
+    grads, h_k = tf.stack(tape.gradient(objective, states)), tf.stack(states)
+    h_prev = tf.concat([tf.zeros_like(h_k[:1]), h_k[:-1]], axis=0) if previous else h_k
+    delta = grads * (1 - h_k ** 2) if tanh_grad else grads
+    terms = tf.einsum("tbi,tbj->tbij", delta, h_prev)
+    return tf.reduce_sum(terms, axis=1)[::-1] if batch_sum else terms[::-1]
+
+
+def terms_by_copies(cell, x, *, carry=True):
+    """A zero matrix E_k added to W_hh at each step k: dL/dE_k is step k's term (the recurrence by hand)."""
+    h = tf.zeros((x.shape[0], cell.state_size))
+    copies = [tf.zeros_like(cell.W_hh) for _ in range(x.shape[1])]
+    with tf.GradientTape() as tape:
+        tape.watch(copies)
+        for t, E in enumerate(copies):
+            h = h if carry else tf.stop_gradient(h)
+            h = tf.tanh(h @ tf.transpose(cell.W_hh + E) + x[:, t] @ tf.transpose(cell.W_xh) + cell.b)
+        loss = tf.reduce_sum(h @ tf.transpose(cell.W_hy))
+    return tf.stack(tape.gradient(loss, copies, unconnected_gradients="zero")[::-1])
+
+
+def truncated_gradient(cell, x, k):
+    """dL/dW_hh with the gradient stopped k steps before the end."""
+    h = tf.zeros((x.shape[0], cell.state_size), cell.compute_dtype)
+    with tf.GradientTape() as tape:
+        for t in range(x.shape[1]):
+            if t == x.shape[1] - k:
+                h = tf.stop_gradient(h)
+            y, [h] = cell(tf.cast(x[:, t], cell.compute_dtype), [h])
+        loss = tf.reduce_sum(y)
+    return tape.gradient(loss, cell.W_hh)
+
+
+def terms_by_truncation(cell, x):
+    """Term d = gradient truncated at d + 1 steps minus gradient truncated at d steps, in float64."""
+    truncated = [tf.zeros_like(cell.W_hh)] + [truncated_gradient(cell, x, k) for k in range(1, x.shape[1] + 1)]
+    return np.diff(np.stack([np.asarray(g) for g in truncated]), axis=0)
+
+
+def _by_distance(answer, then=lambda terms: terms, **options):
+    return lambda: (lambda cell, x: then(answer(cell, x, **options)), _rnn_cell())
 
 
 # ---------------------------------------------------------------- 2.2 clip_gradients
@@ -329,6 +382,33 @@ WRONG = [
     Wrong("2.1", "loop stops one step early", _bptt(gradients_by_tape, short=True), r"one entry too few"),
     Wrong("2.1", "gradients with respect to x_t", _bptt(gradients_by_tape, wrt="x"), r"inputs x_t"),
     Wrong("2.1", "a cell without tanh passed", lambda: (gradients_by_tape, LinearRNNCell), r"cell class"),
+    Wrong("2.1b", "distances reversed (indexed by step)", _by_distance(terms_by_formula, lambda g: g[::-1]),
+          r"reverse order"),
+    Wrong("2.1b", "off by one: k = T term dropped", _by_distance(
+        terms_by_formula, lambda g: tf.concat([g[1:], tf.zeros_like(g[:1])], 0)), r"shifted by one.*missing"),
+    Wrong("2.1b", "off by one: a zero term in front", _by_distance(
+        terms_by_formula, lambda g: tf.concat([tf.zeros_like(g[:1]), g[:-1]], 0)), r"shifted by one.*d - 1"),
+    Wrong("2.1b", "k = 0 term included", _by_distance(
+        terms_by_formula, lambda g: tf.concat([g, tf.zeros_like(g[:1])], 0)), r"one term too many"),
+    Wrong("2.1b", "gradient of h, not of W_hh", _bptt(gradients_by_tape), r"dL/dh_t of exercise 2.1"),
+    Wrong("2.1b", "stop_gradient between steps", _by_distance(terms_by_copies, carry=False), r"only distance 0"),
+    Wrong("2.1b", "the total gradient for every distance", _by_distance(
+        terms_by_formula, lambda g: tf.broadcast_to(tf.reduce_sum(g, 0), g.shape)), r"whole gradient"),
+    Wrong("2.1b", "cumulative sum (truncated gradients)", _by_distance(
+        terms_by_formula, lambda g: tf.cumsum(g, axis=0)), r"truncated at d \+ 1"),
+    Wrong("2.1b", "norms instead of terms", _by_distance(terms_by_formula, lambda g: tf.norm(g, axis=(1, 2))),
+          r"norms"),
+    Wrong("2.1b", "loss over every step", _by_distance(terms_by_formula, loss="every y"), r"every output"),
+    Wrong("2.1b", "loss on h_T, readout forgotten", _by_distance(terms_by_formula, loss="last h"),
+          r"sum of the last state h_T"),
+    Wrong("2.1b", "h_k instead of h_{k-1}", _by_distance(terms_by_formula, previous=False), r"previous state"),
+    Wrong("2.1b", "tanh derivative forgotten", _by_distance(terms_by_formula, tanh_grad=False), r"1 - h_k\^2"),
+    Wrong("2.1b", "terms transposed", _by_distance(terms_by_formula, lambda g: tf.transpose(g, (0, 2, 1))),
+          r"transposed"),
+    Wrong("2.1b", "not summed over the batch", _by_distance(terms_by_formula, batch_sum=False),
+          r"summed over the batch"),
+    Wrong("2.1b", "mean over the batch", _by_distance(terms_by_formula, lambda g: g / 4),
+          r"divided by the batch size"),
     Wrong("2.2", "returned unchanged", _clip(lambda gradients, max_norm: gradients), r"unchanged"),
     Wrong("2.2", "clipped per tensor", _clip(lambda gradients, max_norm: [
         None if g is None else tf.clip_by_norm(g, max_norm) for g in gradients]), r"its own norm"),
@@ -375,6 +455,10 @@ RIGHT = [
     Right("2.1", "float64 cell, one gradient per state", lambda: (gradients_one_by_one, _rnn_cell(dtype="float64"))),
     Right("2.1", "h_0 watched then dropped, orthogonal init", lambda: (gradients_with_h0_dropped,
                                                                        _rnn_cell(init="orthogonal"))),
+    Right("2.1b", "formula from the tape's dL/dh_k", _by_distance(terms_by_formula)),
+    Right("2.1b", "a zero copy of W_hh per step", _by_distance(terms_by_copies)),
+    Right("2.1b", "differences of truncated gradients, float64 cell", lambda: (
+        terms_by_truncation, _rnn_cell(dtype="float64", init="orthogonal"))),
     Right("2.2", "by hand with a list comprehension", _clip(clip_by_hand)),
     Right("2.2", "vectorised in float64", _clip(clip_vectorised_float64)),
     Right("2.2", "loops, scale max_norm / max(norm, max_norm)", _clip(clip_with_loop)),

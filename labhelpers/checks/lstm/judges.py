@@ -158,20 +158,26 @@ def _bptt_result(case, result):
     return found
 
 
+def checked_states(case, result):
+    """h_1..h_T from Keras, once the learner's cell class is shown to compute the same (else CheckFailed)."""
+    sizes = {"W_xh": case["W_xh"].shape, "W_hh": case["W_hh"].shape, "b": case["b"].shape,
+             "W_hy": case["W_hy"].shape}
+    _weights_present(result["weights"], sizes, "pass the notebook's MyRNNCell class as the second argument.")
+    states = _keras_states(case)
+    cell_states = found_as_array(result["states"], "the cell's states", "an array", "")
+    if not _close(cell_states, states, 1e-3):
+        raise CheckFailed("the cell class (second argument) does not compute Lab 01's recurrence",
+                          expected="h_t = tanh(W_hh h_{t-1} + W_xh x_t + b), as keras SimpleRNN",
+                          found=_worst(cell_states, states) if cell_states.shape == states.shape
+                          else f"states of shape {cell_states.shape}",
+                          hint="pass the notebook's MyRNNCell class unchanged.")
+    return states
+
+
 def bptt(inputs, data):
     """dL/dh_t must satisfy the chain rule step by step, starting from dL/dh_T = W_hy^T 1."""
     for case, result in zip(inputs["cases"], data["cases"]):
-        sizes = {"W_xh": case["W_xh"].shape, "W_hh": case["W_hh"].shape, "b": case["b"].shape,
-                 "W_hy": case["W_hy"].shape}
-        _weights_present(result["weights"], sizes, "pass the notebook's MyRNNCell class as the second argument.")
-        states = _keras_states(case)
-        cell_states = found_as_array(result["states"], "the cell's states", "an array", "")
-        if not _close(cell_states, states, 1e-3):
-            raise CheckFailed("the cell class (second argument) does not compute Lab 01's recurrence",
-                              expected="h_t = tanh(W_hh h_{t-1} + W_xh x_t + b), as keras SimpleRNN",
-                              found=_worst(cell_states, states) if cell_states.shape == states.shape
-                              else f"states of shape {cell_states.shape}",
-                              hint="pass the notebook's MyRNNCell class unchanged.")
+        states = checked_states(case, result)
         found = _bptt_result(case, result)
         batch, T, _ = case["x"].shape
         W_hh = case["W_hh"].astype("float64")

@@ -31,9 +31,9 @@ def _kind(value) -> str:
     return type(value).__name__
 
 
-# ---------------------------------------------------------------- 2.1
-def hidden_state_gradients(hidden_state_gradients, cell_class, inputs):
-    """Per case: the cell's own states h_1..h_T, then what hidden_state_gradients returned."""
+# ---------------------------------------------------------------- 2.1 and 2.1b
+def unrolled_answer(answer, cell_class, inputs):
+    """Per case: the cell's own states h_1..h_T, then what answer(cell, x) returned."""
     import tensorflow as tf
 
     cases = []
@@ -49,7 +49,7 @@ def hidden_state_gradients(hidden_state_gradients, cell_class, inputs):
             _, new_states = attempt(cell, tf.constant(x[:, t]), [h])
             h = new_states[0]
             states.append(h)
-        returned = attempt(hidden_state_gradients, cell, x)
+        returned = attempt(answer, cell, x)
         cases.append({"weights": weights, "states": plain(tf.stack(states)), "kind": _kind(returned),
                       "returned": plain(returned)})
     return {"cases": cases}

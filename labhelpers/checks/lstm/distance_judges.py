@@ -1,0 +1,132 @@
+"""Lab 02's judge of 2.1b weight_gradient_by_distance: dL/dW_hh split into one term per time distance.
+
+With L = sum(y_T) and g_k = dL/dh_k, the term of step k is sum over the batch of
+(g_k * (1 - h_k^2)) h_{k-1}^T (formula convention: W_hh[i, j] feeds h_{k-1}[j] into unit i);
+entry d of the answer is the term of step k = T - d. The terms are computed here with NumPy from
+Keras' SimpleRNN states, and their sum is compared with the gradient Keras' SimpleRNN itself gives.
+"""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+
+from labhelpers.checks.lstm.judges import _backward, _close, _worst, checked_states
+from labhelpers.grading import CheckFailed, found_as_array
+
+HINT = ("unroll from h_0 = 0 with L = sum(y_T); the term of step k is the gradient that W_hh receives "
+        "where step k uses it, with h_{k-1} held fixed: sum over the batch of (dL/dh_k * (1 - h_k^2)) "
+        "h_{k-1}^T. Entry d is the term of step k = T - d, so entry 0 is the last step's.")
+
+
+def _terms(states, grads):
+    """Entry d: the term of dL/dW_hh of step k = T - d, from the states h_1..h_T and g_k = dL/dh_k."""
+    previous = np.concatenate([np.zeros_like(states[:1]), states[:-1]])
+    return np.einsum("tbi,tbj->tij", grads * (1 - states ** 2), previous)[::-1]
+
+
+def _keras_weight_gradient(case):
+    """dL/dW_hh, L = sum(y_T), from keras.layers.SimpleRNN with the drawn weights (float64)."""
+    import tensorflow as tf
+
+    units = case["W_hh"].shape[0]
+    layer = keras.layers.SimpleRNN(units, dtype="float64")
+    layer.build(case["x"].shape)
+    layer.set_weights([case["W_xh"].T, case["W_hh"].T, case["b"]])
+    with tf.GradientTape() as tape:
+        loss = tf.reduce_sum(layer(case["x"].astype("float64")) @ case["W_hy"].T.astype("float64"))
+    return tape.gradient(loss, layer.cell.recurrent_kernel).numpy().T
+
+
+def _mistakes(states, W_hh, from_y, expected):
+    """What the classic wrong answers return, by name."""
+    T = len(states)
+    none = [0 * from_y] * (T - 1)
+    grads = _backward(states, W_hh, [*none, from_y])
+    zero = np.zeros_like(expected[:1])
+    previous = np.concatenate([np.zeros_like(states[:1]), states[:-1]])
+    return {
+        "the entries are in reverse order: entry d must be the term of distance d = T - k (entry 0 is the "
+        "last step's), not the term of step d + 1": expected[::-1],
+        "the entries are shifted by one: entry d holds the term of distance d - 1, and entry 0 must be the "
+        "term of the last step k = T": np.concatenate([zero, expected[:-1]]),
+        "the entries are shifted by one: entry d holds the term of distance d + 1 (the last step's term is "
+        "missing), and entry 0 must be the term of the last step k = T": np.concatenate([expected[1:], zero]),
+        "every entry is the whole gradient dL/dW_hh: entry d must hold only the term of distance d":
+            np.broadcast_to(expected.sum(0), expected.shape),
+        "entry d is the sum of the terms up to distance d (the gradient truncated at d + 1 steps), not the "
+        "term of distance d alone": np.cumsum(expected, axis=0),
+        "only distance 0 has a term: the gradient does not flow back through the states (a stop_gradient "
+        "between steps, or a step that does not start from the state the previous one returned)":
+            np.concatenate([expected[:1], np.zeros_like(expected[1:])]),
+        "each term is transposed: entry [i, j] belongs to W_hh[i, j], which carries h_{k-1}[j] into unit i "
+        "of h_k": np.swapaxes(expected, 1, 2),
+        "each term pairs the gradient with the new state h_k; the weight multiplies the previous state h_{k-1}":
+            np.einsum("tbi,tbj->tij", grads * (1 - states ** 2), states)[::-1],
+        "the derivative of tanh, 1 - h_k^2, is missing from each term":
+            np.einsum("tbi,tbj->tij", grads, previous)[::-1],
+        "the loss uses every output y_1..y_T; here L is the sum of the last output y_T only":
+            _terms(states, _backward(states, W_hh, [from_y] * T)),
+        "the loss is the sum of the last state h_T; here L is the sum of the last output y_T = W_hy h_T":
+            _terms(states, _backward(states, W_hh, [*none, np.ones_like(from_y)])),
+        f"the terms are the right ones divided by the batch size {states.shape[1]}: L is the sum of y_T, "
+        "not a mean": expected / states.shape[1],
+    }
+
+
+def _shape_mistake(shape, T, batch, units) -> str:
+    """The likely cause of a result of the wrong shape."""
+    causes = {(T, batch, units): "these look like the gradients dL/dh_t of exercise 2.1, not terms of dL/dW_hh",
+              (T, batch, units, units): "the terms are not summed over the batch",
+              (T,): "one number per distance (norms?): return the terms themselves, one matrix per distance",
+              (units, units): "one matrix: that is the whole gradient, not split by distance",
+              (T + 1, units, units): "one term too many: steps run from k = 1 to T (h_0 is given, not computed)",
+              (T - 1, units, units): "one term too few: every step k = 1..T uses W_hh"}
+    return causes.get(tuple(shape), "the result has the wrong shape")
+
+
+def _found(case, result):
+    """The returned terms as an array of the right shape, or a CheckFailed saying why not."""
+    batch, T, _ = case["x"].shape
+    units = case["W_hh"].shape[0]
+    expected = f"one tensor of shape {(T, units, units)} = (T, units, units)"
+    returned = result["returned"]
+    if isinstance(returned, list) and any(g is None for g in returned):
+        raise CheckFailed("some terms are None", expected=expected, found=f"a {result['kind']} with None entries",
+                          hint="the tape finds no path from L to those terms: compute every step, and L, "
+                          "inside the `with tf.GradientTape()` block.")
+    found = found_as_array(returned, "the result", expected, HINT)
+    if found.shape != (T, units, units):
+        raise CheckFailed(f"{_shape_mistake(found.shape, T, batch, units)} (T = {T}, batch = {batch}, "
+                          f"units = {units})", expected=expected, found=f"shape {found.shape}", hint=HINT)
+    return found
+
+
+def weight_gradient_by_distance(inputs, data):
+    """Entry d must be the term of step T - d, and the terms must add up to Keras' dL/dW_hh."""
+    for case, result in zip(inputs["cases"], data["cases"]):
+        states = checked_states(case, result)
+        found = _found(case, result)
+        batch, T, _ = case["x"].shape
+        W_hh = case["W_hh"].astype("float64")
+        from_y = np.ones((batch, case["W_hy"].shape[0])) @ case["W_hy"].astype("float64")
+        expected = _terms(states, _backward(states, W_hh, [0 * from_y] * (T - 1) + [from_y]))
+        total = _keras_weight_gradient(case)
+        if _close(found, expected, 1e-3) and _close(found.sum(0), total, 1e-3):
+            continue
+        named = next((name for name, wrong in _mistakes(states, W_hh, from_y, expected).items()
+                      if _close(found, wrong, 1e-3)), None)
+        if named:
+            raise CheckFailed(named, expected="entry d = the term of dL/dW_hh of step k = T - d, L = sum(y_T)",
+                              found="values equal to what that mistake computes", hint=HINT)
+        if _close(found.sum(0), total, 1e-3):
+            wrong = [d for d in range(T) if not _close(found[d], expected[d], 1e-3)]
+            raise CheckFailed(f"the terms add up to dL/dW_hh but are split wrongly by distance: the entries at "
+                              f"d = {wrong[:5]} differ (T = {T})", expected="entry d = the term of step k = T - d",
+                              found=_worst(found, expected), hint=HINT)
+        raise CheckFailed(f"the terms do not add up to dL/dW_hh (T = {T}, batch = {batch})",
+                          expected="the sum over d equal to Keras SimpleRNN's gradient of L = sum(y_T) "
+                          "with respect to W_hh", found=_worst(found.sum(0), total), hint=HINT)
+    lengths = ", ".join(str(case["x"].shape[1]) for case in inputs["cases"])
+    return (f"entry d is the term of dL/dW_hh from step T - d, and the terms add up to Keras SimpleRNN's "
+            f"gradient, for {len(inputs['cases'])} random cells (T = {lengths})")
