@@ -47,6 +47,12 @@ def build(vocab_size, embedding_dim, rnn_units, dropout=0.0):
                              keras.layers.Dense(vocab_size)])
 
 
+def sampling_step(embedding, lstm, dense, char_ids, state):
+    """One character through the model from the LSTM's state [h, c]: exercise 3.6a, as in the solution."""
+    h, state = lstm.cell(embedding(char_ids), state)
+    return dense(h), state
+
+
 def random_windows(vectorized, seq_length, batch_size):
     """A batch of random windows of the text and the same windows shifted by one character."""
     starts = np.random.randint(0, len(vectorized) - seq_length, batch_size)
@@ -129,14 +135,14 @@ def bench_training(data, baseline_steps, our_steps, baseline_best=None):
 def bench_sampling(data, characters=300, songs=64):
     print(f"2. Sampling at the baseline's size (LSTM {BASELINE['rnn_units']}):")
     model = build(len(data["vocab"]), BASELINE["embedding_dim"], BASELINE["rnn_units"])
-    eager = music.ModelStep(model, compiled=False)
+    eager = music.ModelStep(model, sampling_step, compiled=False)
     state, ids = eager.initial_state(1), tf.constant([data["char2idx"]["X"]])
     start = time.perf_counter()
     for _ in range(characters):
         logits, state = eager(ids, state)
         ids = tf.random.categorical(logits, 1, dtype=tf.int32)[:, 0]
     eager_rate = characters / (time.perf_counter() - start)
-    sampler = music.Sampler(model, data["char2idx"], data["vocab"])
+    sampler = music.Sampler(model, sampling_step, data["char2idx"], data["vocab"])
     sampler.sample("X:", songs, 5)  # compile
     start = time.perf_counter()
     sampler.sample("X:", songs, characters)
@@ -148,7 +154,8 @@ def bench_sampling(data, characters=300, songs=64):
 
 def bench_quality(model, data, count=100, length=600, temperatures=(0.5, 0.8, 1.2)):
     print(f"3. Quality of {count} songs from our trained model, by temperature (bars: >= 90% valid at 0.8):")
-    sampler, index = music.Sampler(model, data["char2idx"], data["vocab"]), tunes.NoveltyIndex(data["train_songs"])
+    sampler = music.Sampler(model, sampling_step, data["char2idx"], data["vocab"])
+    index = tunes.NoveltyIndex(data["train_songs"])
     columns = {"held-out": critic.compare(data["val_songs"], data["train_songs"])}
     rows = {"valid ABC": {"held-out": "100%"}, "8-grams seen in training": {}, "near-copies": {}}
     for temperature in temperatures:
@@ -174,8 +181,8 @@ def bench_quality(model, data, count=100, length=600, temperatures=(0.5, 0.8, 1.
 
 def bench_panel(model, data, clicks=5, length=600, temperature=0.8):
     print(f"4. Sampling panel: seconds per click ({length} characters, notation, sound and nearest tune):")
-    step = music.ModelStep(model)
-    sampler = music.Sampler(model, data["char2idx"], data["vocab"])
+    step = music.ModelStep(model, sampling_step)
+    sampler = music.Sampler(model, sampling_step, data["char2idx"], data["vocab"])
 
     def one_call_per_character(start, count, tau):  # what the learner's generate_text does
         state, chars = step.initial_state(1), []

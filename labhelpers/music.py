@@ -22,6 +22,7 @@ from labhelpers.checks.music import (  # noqa: F401 (the notebook calls music.ch
     check_compute_loss,
     check_generate_text,
     check_get_batch,
+    check_sampling_step,
     check_train_step,
     check_vectorize_string,
 )
@@ -117,38 +118,48 @@ class Checkpoint:
         return json.loads(self.history_file.read_text())
 
 
-def train(model, optimizer, train_step, next_batch, val_batches, steps: int, eval_every: int,
-          checkpoint: Checkpoint | None = None, live_plot: bool = True) -> dict:
-    """Run `train_step` for `steps` steps with a progress bar and a live train/validation plot.
+class TrainingLog:
+    """The bookkeeping around the notebook's training loop: resuming, a progress bar, a live plot, checkpoints.
 
-    Resumes from `checkpoint` when it holds weights of this model, and saves to it at every
-    evaluation. Returns the history: steps, train and validation losses, seconds.
+    `steps(total)` gives the step numbers still to run (after the last checkpointed step);
+    `add(loss)` keeps a step's training loss; `evaluate(step, val_loss)` records the mean training
+    loss since the last evaluation beside the validation loss, redraws the plot and saves the checkpoint.
     """
-    from tqdm.auto import tqdm
 
-    history = (checkpoint.restore(model) if checkpoint else None) or {
-        "step": [], "train_loss": [], "val_loss": [], "seconds": []}
-    done = history["step"][-1] if history["step"] else 0
-    if done:
-        print(f"Resumed from {checkpoint.weights} at step {done} (validation loss {history['val_loss'][-1]:.3f}).")
-    plot = LossPlot() if live_plot else None
-    start, elapsed0, running = time.perf_counter(), (history["seconds"][-1] if done else 0.0), []
-    bar = tqdm(range(done + 1, steps + 1), desc="training", initial=done, total=steps)
-    for step in bar:
-        x, y = next_batch()
-        running.append(float(train_step(model, optimizer, tf.constant(x), tf.constant(y))))
-        if step % eval_every == 0 or step == steps:
-            history["step"].append(step)
-            history["train_loss"].append(float(np.mean(running)))
-            history["val_loss"].append(evaluate(model, val_batches))
-            history["seconds"].append(elapsed0 + time.perf_counter() - start)
-            running = []
-            bar.set_postfix(train=f"{history['train_loss'][-1]:.3f}", val=f"{history['val_loss'][-1]:.3f}")
-            if checkpoint:
-                checkpoint.save(model, history)
-            if plot:
-                plot.update(history)
-    return history
+    def __init__(self, model, checkpoint: Checkpoint | None = None, live_plot: bool = True):
+        self.model, self.checkpoint = model, checkpoint
+        self.history = (checkpoint.restore(model) if checkpoint else None) or {
+            "step": [], "train_loss": [], "val_loss": [], "seconds": []}
+        self.done = self.history["step"][-1] if self.history["step"] else 0
+        if self.done:
+            print(f"Resumed from {checkpoint.weights} at step {self.done} "
+                  f"(validation loss {self.history['val_loss'][-1]:.3f}).")
+        self.plot = LossPlot() if live_plot else None
+        self.running, self.bar = [], None
+        self.started = time.perf_counter() - (self.history["seconds"][-1] if self.done else 0.0)
+
+    def steps(self, total: int):
+        from tqdm.auto import tqdm
+
+        self.bar = tqdm(range(self.done + 1, total + 1), desc="training", initial=self.done, total=total)
+        return self.bar
+
+    def add(self, loss) -> None:
+        self.running.append(float(loss))
+
+    def evaluate(self, step: int, val_loss: float) -> None:
+        history = self.history
+        history["step"].append(step)
+        history["train_loss"].append(float(np.mean(self.running)))
+        history["val_loss"].append(float(val_loss))
+        history["seconds"].append(time.perf_counter() - self.started)
+        self.running = []
+        if self.bar is not None:
+            self.bar.set_postfix(train=f"{history['train_loss'][-1]:.3f}", val=f"{history['val_loss'][-1]:.3f}")
+        if self.checkpoint:
+            self.checkpoint.save(self.model, history)
+        if self.plot:
+            self.plot.update(history)
 
 
 class LossPlot:
@@ -184,10 +195,14 @@ def model_layers(model):
 
 
 class ModelStep:
-    """One character at a time through a trained model, compiled: (char_ids, state) -> (logits, state)."""
+    """Your `sampling_step` bound to a trained model's layers and compiled: (char_ids, state) -> (logits, state).
 
-    def __init__(self, model, compiled: bool = True):
+    `sampling_step(embedding, lstm, dense, char_ids, state)` is exercise 3.6a.
+    """
+
+    def __init__(self, model, sampling_step, compiled: bool = True):
         self.embedding, self.lstm, self.dense = model_layers(model)
+        self.sampling_step = sampling_step
         self._step = tf.function(self._one_step) if compiled else self._one_step
 
     def initial_state(self, batch_size: int):
@@ -195,18 +210,18 @@ class ModelStep:
         return [zeros, zeros]
 
     def _one_step(self, char_ids, state):
-        h, state = self.lstm.cell(self.embedding(char_ids), state)
-        return self.dense(h), state
+        logits, state = self.sampling_step(self.embedding, self.lstm, self.dense, char_ids, state)
+        return logits, list(state)  # a list, as initial_state gives, whether the step returns a list or a tuple
 
     def __call__(self, char_ids, state):
         return self._step(char_ids, state)
 
 
 class Sampler:
-    """Samples many songs at once, the whole loop compiled into one TensorFlow graph."""
+    """Samples many songs at once with your `sampling_step`, the whole loop compiled into one TensorFlow graph."""
 
-    def __init__(self, model, char2idx: dict, idx2char):
-        self.step = ModelStep(model, compiled=False)
+    def __init__(self, model, sampling_step, char2idx: dict, idx2char):
+        self.step = ModelStep(model, sampling_step, compiled=False)
         self.char2idx, self.idx2char = char2idx, np.asarray(idx2char)
         self._sample = tf.function(self._sample_graph)
 

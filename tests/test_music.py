@@ -41,7 +41,8 @@ def test_load_songs_handles_crafted_text():
 
 # ---------------------------------------------------------------- the checks
 CHECKS = {"3.1": music.check_vectorize_string, "3.2": music.check_get_batch, "3.3": music.check_build_model,
-          "3.4": music.check_compute_loss, "3.5": music.check_train_step, "3.6": music.check_generate_text}
+          "3.4": music.check_compute_loss, "3.5": music.check_train_step, "3.6a": music.check_sampling_step,
+          "3.6": music.check_generate_text}
 
 
 def first(rows, exercise, count=1):
@@ -77,7 +78,8 @@ def stub(*args):
 
 
 @pytest.mark.parametrize("exercise, answer", [("3.1", (stub, table.C2I)), ("3.2", (stub,)), ("3.3", (stub,)),
-                                              ("3.4", (stub,)), ("3.5", (tf.function(stub),)), ("3.6", (stub,))])
+                                              ("3.4", (stub,)), ("3.5", (tf.function(stub),)), ("3.6a", (stub,)),
+                                              ("3.6", (stub,))])
 def test_stubs_are_reported_as_not_attempted(exercise, answer):
     with pytest.raises(NotAttempted, match="not done yet"):
         CHECKS[exercise](*answer)
@@ -130,19 +132,44 @@ def tiny_model():
 
 
 def test_sampler_generates_many_songs_with_the_start(tiny_model):
-    texts = music.Sampler(tiny_model, C2I, VOCAB).sample("X:", 5, 30, 1.0)
+    texts = music.Sampler(tiny_model, table.step_right, C2I, VOCAB).sample("X:", 5, 30, 1.0)
     assert len(texts) == 5 and all(t.startswith("X:") and len(t) == 32 for t in texts)
     assert all(set(t) <= set(VOCAB) for t in texts)
 
 
-def test_sampler_and_step_agree_with_the_model(tiny_model):
+@pytest.mark.parametrize("row", first(table.RIGHT, "3.6a", 3), ids=row_id)
+def test_model_step_with_a_right_sampling_step_agrees_with_the_model(tiny_model, row):
     ids = np.array([[C2I[c] for c in TUNE[:12]]])
     full = tiny_model(ids).numpy()[0, -1]
-    step = music.ModelStep(tiny_model)
+    step = music.ModelStep(tiny_model, *row.answer())
     state = step.initial_state(1)
     for i in ids[0]:
         logits, state = step(tf.constant([i]), state)
     np.testing.assert_allclose(logits.numpy()[0], full, atol=1e-5)
+    assert isinstance(state, list)  # as initial_state gives it, whatever the step returns
+
+
+def test_sampler_runs_the_sampling_step_it_is_given(tiny_model):
+    traced = []
+
+    def spy(*args):
+        traced.append(args[-2])
+        return table.step_right(*args)
+
+    music.Sampler(tiny_model, spy, C2I, VOCAB).sample("X:", 2, 5)
+    assert traced  # the learner's step is traced into the sampler's graph: it has no step of its own
+
+
+def run_training(model, optimizer, data, checkpoint, steps):
+    """The notebook's training loop, on a tiny model."""
+    log, batches = music.TrainingLog(model, checkpoint, live_plot=False), music.validation_batches(data, 20, 8)
+    train_step = table.make_step()
+    for step in log.steps(steps):
+        x, y = table.batch_right(data, 20, 4)
+        log.add(train_step(model, optimizer, tf.constant(x), tf.constant(y)))
+        if step % 3 == 0 or step == steps:
+            log.evaluate(step, music.evaluate(model, batches))
+    return log.history
 
 
 def test_training_resumes_from_checkpoint(tiny_model, tmp_path, capsys):
@@ -150,13 +177,11 @@ def test_training_resumes_from_checkpoint(tiny_model, tmp_path, capsys):
     optimizer = keras.optimizers.Adam(0.01)
     optimizer.build(tiny_model.trainable_variables)
     checkpoint = music.Checkpoint(tmp_path / "music")
-    batches = music.validation_batches(data, 20, 8)
-    history = music.train(tiny_model, optimizer, table.make_step(), lambda: table.batch_right(data, 20, 4),
-                          batches, steps=6, eval_every=3, checkpoint=checkpoint, live_plot=False)
+    history = run_training(tiny_model, optimizer, data, checkpoint, steps=6)
     assert history["step"] == [3, 6] and checkpoint.weights.name == "music.weights.h5"
-    again = music.train(tiny_model, optimizer, table.make_step(), lambda: table.batch_right(data, 20, 4),
-                        batches, steps=9, eval_every=3, checkpoint=checkpoint, live_plot=False)
+    again = run_training(tiny_model, optimizer, data, checkpoint, steps=9)
     assert again["step"] == [3, 6, 9] and "Resumed" in capsys.readouterr().out
+    assert again["seconds"][2] >= again["seconds"][1]  # the clock runs on from the checkpoint
     other = table.model_right(len(VOCAB), 4, 16)
     other.build((None, None))
     assert checkpoint.restore(other) is None

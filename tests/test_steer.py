@@ -5,6 +5,7 @@ import keras
 import pytest
 
 from labhelpers import music, steer
+from mutations.music import step_right
 
 TRAINING = music.load_songs()[:30]
 VOCAB = sorted(set(music.join_songs(TRAINING)))
@@ -16,7 +17,7 @@ def sampler():
     keras.utils.set_random_seed(2)
     model = keras.Sequential([keras.Input((None,)), keras.layers.Embedding(len(VOCAB), 4),
                               keras.layers.LSTM(8, return_sequences=True), keras.layers.Dense(len(VOCAB))])
-    return music.Sampler(model, CHAR2IDX, VOCAB)
+    return music.Sampler(model, step_right, CHAR2IDX, VOCAB)
 
 
 def test_a_click_samples_with_the_panel_settings(sampler):

@@ -1,4 +1,4 @@
-"""Lab 03's mutation table: wrong and right answers to 3.1 to 3.6, written as students write them."""
+"""Lab 03's mutation table: wrong and right answers to 3.1 to 3.6 (and 3.6a), written as students write them."""
 
 from __future__ import annotations
 
@@ -402,6 +402,84 @@ def step_clipped(model, optimizer, x, y):
     return value
 
 
+# ---------------------------------------------------------------- 3.6a sampling_step
+def step_right(embedding, lstm, dense, char_ids, state):
+    h, state = lstm.cell(embedding(char_ids), state)
+    return dense(h), state
+
+
+def step_rnn_layer(embedding, lstm, dense, char_ids, state):
+    one_step = keras.layers.RNN(lstm.cell, return_state=True)
+    h, h_new, c_new = one_step(embedding(char_ids[:, None]), initial_state=state)
+    return dense(h), (h_new, c_new)
+
+
+def step_gates(embedding, lstm, dense, char_ids, state):
+    h, c = state
+    cell = lstm.cell
+    z = tf.matmul(embedding(char_ids), cell.kernel) + tf.matmul(h, cell.recurrent_kernel) + cell.bias
+    i, f, g, o = tf.split(z, 4, axis=-1)
+    c = tf.sigmoid(f) * c + tf.sigmoid(i) * tf.tanh(g)
+    h = tf.sigmoid(o) * tf.tanh(c)
+    return tf.matmul(h, dense.kernel) + dense.bias, [h, c]
+
+
+def make_sampling_step(reset=False, swap_in=False, swap_out=False, keep_h_only=False, softmax=False, scale=1.0,
+                       from_c=False, old_state=False, first_row_state=False):
+    """A sampling_step with one mistake (or none), written as a student would."""
+
+    def sampling_step(embedding, lstm, dense, char_ids, state):
+        h, c = state
+        if reset:
+            h, c = tf.zeros_like(h), tf.zeros_like(c)
+        if first_row_state:
+            h, c = tf.repeat(h[:1], tf.shape(h)[0], axis=0), tf.repeat(c[:1], tf.shape(c)[0], axis=0)
+        output, (h_new, c_new) = lstm.cell(embedding(char_ids), [c, h] if swap_in else [h, c])
+        logits = dense(c_new if from_c else output) * scale
+        if softmax:
+            logits = tf.nn.softmax(logits)
+        new_state = state if old_state else [c_new, h_new] if swap_out else h_new if keep_h_only else [h_new, c_new]
+        return logits, new_state
+
+    return sampling_step
+
+
+def step_time_axis(embedding, lstm, dense, char_ids, state):
+    return dense(lstm(embedding(char_ids[:, None]), initial_state=state)), state
+
+
+def step_cell_time_axis(embedding, lstm, dense, char_ids, state):
+    h, state = lstm.cell(embedding(char_ids[:, None]), state)
+    return dense(h), state
+
+
+def step_layer_not_cell(embedding, lstm, dense, char_ids, state):
+    h = lstm(embedding(char_ids))
+    return dense(h), state
+
+
+def step_numpy(embedding, lstm, dense, char_ids, state):
+    h, state = lstm.cell(embedding(char_ids.numpy()), state)
+    return dense(h), state
+
+
+def step_first_row_only(embedding, lstm, dense, char_ids, state):
+    h, state = lstm.cell(embedding(char_ids[:1]), [s[:1] for s in state])
+    return dense(h)[0], state
+
+
+def make_prefix_rerun():
+    """A step that keeps every character it was fed and runs the whole LSTM layer over them each call."""
+    history = []
+
+    def sampling_step(embedding, lstm, dense, char_ids, state):
+        history.append(char_ids)
+        outputs = lstm(embedding(tf.stack(history, axis=1)))
+        return dense(outputs[:, -1]), [outputs[:, -1], state[1]]
+
+    return sampling_step
+
+
 # ---------------------------------------------------------------- 3.6 generate_text
 def make_generate(carry=True, update_state=True, reset_after_start=False, last_start_only=False, feed_back=True,
                   transform=lambda logits, t: logits / t, pick=None, new_only=False, extra=0):
@@ -536,6 +614,26 @@ WRONG = [
     Wrong("3.5", "only the Dense layer trained", args(make_step(variables=lambda m: m.layers[-1].trainable_variables)),
           r"not updated: Embedding, LSTM kernel"),
     Wrong("3.5", "summed loss", args(make_step(loss=loss_summed)), r"summed over the characters"),
+    Wrong("3.6a", "state reset at every call", args(make_sampling_step(reset=True)), r"state passed in is ignored"),
+    Wrong("3.6a", "h and c swapped in the returned state", args(make_sampling_step(swap_out=True)),
+          r"swapped in the returned state"),
+    Wrong("3.6a", "h and c swapped when passed to the cell", args(make_sampling_step(swap_in=True)),
+          r"swapped when passed"),
+    Wrong("3.6a", "only h returned as the state", args(make_sampling_step(keep_h_only=True)), r"only h is returned"),
+    Wrong("3.6a", "softmax applied: probabilities returned", args(make_sampling_step(softmax=True)), r"probabilities"),
+    Wrong("3.6a", "temperature applied inside the step", args(make_sampling_step(scale=1 / 0.8)),
+          r"multiplied by 1\.25.*temperature"),
+    Wrong("3.6a", "the state passed in returned", args(make_sampling_step(old_state=True)),
+          r"state returned is the one passed in"),
+    Wrong("3.6a", "logits from the cell state c", args(make_sampling_step(from_c=True)), r"new cell state c"),
+    Wrong("3.6a", "every row uses row 0's state", args(make_sampling_step(first_row_state=True)),
+          r"row \d's logits come from the state of row 0"),
+    Wrong("3.6a", "the LSTM layer on a time axis of 1", args(step_time_axis), r"time axis of length 1"),
+    Wrong("3.6a", "a time axis added before the cell", args(step_cell_time_axis), r"without adding a time axis"),
+    Wrong("3.6a", "the LSTM layer called instead of its cell", args(step_layer_not_cell), r"call of its cell"),
+    Wrong("3.6a", "first row only", args(step_first_row_only), r"one row only"),
+    Wrong("3.6a", ".numpy() inside the step", args(step_numpy), r"fails inside tf.function"),
+    Wrong("3.6a", "keeps the prefix and re-runs it", lambda: (make_prefix_rerun(),), r"state passed in is ignored"),
     Wrong("3.6", "initial state at each call", args(make_generate(carry=False)), r"state is not carried"),
     Wrong("3.6", "state not updated while generating", args(make_generate(update_state=False)),
           r"state returned while generating"),
@@ -576,6 +674,10 @@ RIGHT = [
     Right("3.5", "GradientTape and apply_gradients", args(make_step())),
     Right("3.5", "Keras 3 optimizer.apply and trainable_weights", args(step_keras3)),
     Right("3.5", "clipped by a large global norm, reduce_retracing", args(step_clipped)),
+    Right("3.6a", "lstm.cell, one step", args(step_right)),
+    Right("3.6a", "keras.layers.RNN over a one-character sequence, tuple state", args(step_rnn_layer)),
+    Right("3.6a", "the LSTM's gate equations from its weights", args(step_gates)),
+    Right("3.6a", "unpacks h, c first (the wrong rows' factory, no mistake)", args(make_sampling_step())),
     Right("3.6", "tf.random.categorical", args(make_generate())),
     Right("3.6", "NumPy softmax and np.random.choice", args(generate_numpy)),
     Right("3.6", "Gumbel-max trick", args(generate_gumbel)),

@@ -1,7 +1,8 @@
 """Lab 03's probes: they call the learner's code on the given inputs and return plain data.
 
-The models and the sampling step that the learner's code is run on (`TrainingModel`, `ToyStep`)
-are built here from the drawn weights; what they compute is decided by the judges' references.
+The models and the sampling step that the learner's code is run on (`training_model`, Keras' layers
+for 3.6a, `ToyStep`) are built here from the drawn weights; what they compute is decided by the
+judges' references.
 """
 
 from __future__ import annotations
@@ -10,7 +11,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from labhelpers.grading import LearnerError, attempt
+from labhelpers.checks.music.model_judges import reference_layers
+from labhelpers.grading import LearnerError, attempt, error_record, shorten
 
 
 def _outcome(function, *args):
@@ -167,6 +169,40 @@ def train_step(train_step, inputs):
         results.append({"returned": loss, "kind": _kind(loss), "weights": model.get_weights(),
                         "eager_calls": scale.eager_calls})
     return {"compiled": hasattr(train_step, "get_concrete_function"), "cases": results}
+
+
+# ---------------------------------------------------------------- 3.6a sampling_step
+def _traced(sampling_step, layers, ids, state):
+    """The step traced into a graph, as music.ModelStep and music.Sampler run it, and called once.
+
+    A concrete function traced anew at each check does not trip TensorFlow's retracing warning. An
+    error keeps its last line, the learner's own error below TensorFlow's "in user code" trace.
+    """
+    graph = tf.function(lambda i, s: sampling_step(*layers, i, s))
+    try:
+        return {"returned": graph.get_concrete_function(ids, state)(ids, state)}
+    except Exception as error:
+        lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+        return {"error": {**error_record(error), "message": shorten(lines[-1] if lines else "", 300)}}
+
+
+def sampling_step(sampling_step, inputs):
+    """sampling_step from the drawn state (eagerly and compiled), then carried from zeros over the prefix."""
+    layers = reference_layers(inputs["weights"])  # Keras' own layers with the drawn weights
+    ids, state = tf.constant(inputs["ids"], tf.int32), [tf.constant(inputs[k], tf.float32) for k in "hc"]
+    given = _outcome(sampling_step, *layers, ids, state)
+    if "error" in given:
+        return {"given": given}
+    compiled = _traced(sampling_step, layers, ids, state)
+    prefix = np.asarray(inputs["prefix"])
+    state, sequence = [tf.zeros(np.shape(inputs["h"]))] * 2, []
+    for t in range(prefix.shape[1]):
+        sequence.append(_outcome(sampling_step, *layers, tf.constant(prefix[:, t], tf.int32), state))
+        returned = sequence[-1].get("returned")
+        if not (isinstance(returned, (tuple, list)) and len(returned) == 2):
+            break
+        state = returned[1]
+    return {"given": given, "compiled": compiled, "sequence": sequence}
 
 
 # ---------------------------------------------------------------- 3.6 generate_text
