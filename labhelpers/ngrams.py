@@ -3,7 +3,8 @@ NBSVM (2012), trained as a logistic regression (no hinge loss, no interpolation,
 
 Each text becomes the set of its word n-grams (unigrams and bigrams: "not", "bad", "not bad").
 Naive Bayes gives each n-gram a log-count ratio r: how much more often it appears in positive
-than in negative training texts. The model is a logistic regression on those weighted features,
+than in negative training texts (the learner computes r from `NgramSets.counts`, exercise 4.6,
+and hands it to `train_nbsvm`). The model is a logistic regression on those weighted features,
 p = sigmoid(a * sum_i w_i r_i + b) over the n-grams i of the text. Every w_i starts at the same
 value, so it starts as Naive Bayes up to a scale, and is then trained. Bigrams see two-word order
 ("not bad" vs "bad, not"), nothing longer.
@@ -17,32 +18,33 @@ from labhelpers.sentiment import Split, standardize
 
 
 class NgramSets:
-    """Texts -> the ids of their distinct n-grams, as ragged rows; id 0 is left for padding."""
+    """Texts -> their word n-grams: counts per text (for the ratios r), distinct ids (for the model).
+
+    Column j of `counts` is n-gram j of `vocabulary` ([UNK] first, then by frequency); the model
+    reads it as id j + 1, since id 0 is left for padding.
+    """
 
     def __init__(self, train_texts, max_tokens: int, ngrams: int = 2):
         from keras import layers
 
         self.vectorizer = layers.TextVectorization(max_tokens=max_tokens, ngrams=ngrams, standardize=standardize,
-                                                   output_mode="multi_hot", sparse=True)
+                                                   output_mode="count", sparse=True)
         self.vectorizer.adapt(np.asarray(train_texts, dtype=object))
-        self.size = self.vectorizer.vocabulary_size() + 1  # ids 1.. are the vocabulary ([UNK] first)
+        self.vocabulary = np.array(self.vectorizer.get_vocabulary())
+        self.size = len(self.vocabulary) + 1  # the model's ids: padding and the vocabulary
 
-    def __call__(self, texts) -> list[np.ndarray]:
-        """One array of distinct n-gram ids per text, in vocabulary order (frequent first)."""
+    def counts(self, texts):
+        """A SciPy sparse matrix (texts x n-grams): how often each n-gram occurs in each text."""
+        from scipy import sparse
+
         found = self.vectorizer(np.asarray(texts, dtype=object))
         rows, columns = np.asarray(found.indices).T
-        return np.split(columns.astype("int32") + 1, np.searchsorted(rows, np.arange(1, len(texts))))
+        return sparse.csr_matrix((np.asarray(found.values), (rows, columns)), shape=(len(texts), len(self.vocabulary)))
 
-
-def log_count_ratios(id_sets: list[np.ndarray], labels, size: int, alpha: float = 1.0) -> np.ndarray:
-    """r = log((p / |p|_1) / (q / |q|_1)): p, q = alpha + n-gram counts in positive, negative texts."""
-    labels = np.asarray(labels)
-    counts = {label: np.full(size, alpha) for label in (0, 1)}
-    for ids, label in zip(id_sets, labels):
-        counts[int(label)][ids] += 1
-    ratios = np.log(counts[1] / counts[1].sum()) - np.log(counts[0] / counts[0].sum())
-    ratios[0] = 0.0  # padding
-    return ratios.astype("float32")
+    def __call__(self, texts) -> list[np.ndarray]:
+        """One array of distinct n-gram ids per text (column + 1)."""
+        counts = self.counts(texts)
+        return np.split(counts.indices.astype("int32") + 1, counts.indptr[1:-1])
 
 
 def dataset(id_sets: list[np.ndarray], labels, batch_size: int, shuffle: bool = False, seed: int = 0):
@@ -58,11 +60,12 @@ def dataset(id_sets: list[np.ndarray], labels, batch_size: int, shuffle: bool = 
 
 
 def build_nbsvm(ratios: np.ndarray, initial_weight: float = 0.2):
-    """p = sigmoid(a * sum_i w_i r_i + b) over the text's n-grams i: r is fixed, w starts equal for all,
-    the scale a starts at 1."""
+    """p = sigmoid(a * sum_i w_i r_i + b) over the text's n-grams i: r is fixed (one number per column of
+    `NgramSets.counts`; padding, id 0, gets r = 0), w starts equal for all, the scale a starts at 1."""
     import keras
     from keras import layers, ops
 
+    ratios = np.concatenate([[0.0], np.ravel(ratios)]).astype("float32")
     ids = keras.Input(shape=(None,), dtype="int32")
     weights = layers.Embedding(len(ratios), 1, embeddings_initializer=keras.initializers.Constant(initial_weight),
                                name="weights")(ids)
@@ -73,19 +76,19 @@ def build_nbsvm(ratios: np.ndarray, initial_weight: float = 0.2):
     return keras.Model(ids, probability, name="nbsvm")
 
 
-def train_nbsvm(splits: dict[str, Split], max_tokens: int, ngrams: int = 2, initial_weight: float = 0.2,
+def train_nbsvm(splits: dict[str, Split], ngram_sets: NgramSets, ratios, initial_weight: float = 0.2,
                 max_epochs: int = 10, learning_rate: float = 1e-3, batch_size: int = 64, seed: int = 0):
-    """Fit the n-gram sets and ratios on the training split, train with early stopping.
+    """Train the model on the n-gram ids of the splits with early stopping; `ratios`: r for each n-gram.
 
-    Returns (model, ngram_sets, {split name: dataset}).
+    Returns (model, {split name: dataset}).
     """
     import keras
     from tqdm.keras import TqdmCallback
 
-    ngram_sets = NgramSets(splits["train"].texts, max_tokens, ngrams)
-    ids = {name: ngram_sets(split.texts) for name, split in splits.items()}
-    ratios = log_count_ratios(ids["train"], splits["train"].labels, ngram_sets.size)
-    data = {name: dataset(ids[name], split.labels, batch_size, shuffle=name == "train", seed=seed)
+    if np.shape(np.ravel(ratios)) != (len(ngram_sets.vocabulary),) or not np.all(np.isfinite(ratios)):
+        raise ValueError(f"ratios must be {len(ngram_sets.vocabulary):,} finite numbers, one per n-gram: run the "
+                         "check of exercise 4.6")
+    data = {name: dataset(ngram_sets(split.texts), split.labels, batch_size, shuffle=name == "train", seed=seed)
             for name, split in splits.items()}
     keras.utils.set_random_seed(seed)
     model = build_nbsvm(ratios, initial_weight)
@@ -93,7 +96,7 @@ def train_nbsvm(splits: dict[str, Split], max_tokens: int, ngrams: int = 2, init
     stop = keras.callbacks.EarlyStopping(monitor="val_loss", patience=1, restore_best_weights=True)
     model.fit(data["train"], validation_data=data["val"], epochs=max_epochs, shuffle=False,  # the data shuffles itself
               callbacks=[stop, TqdmCallback(verbose=0)], verbose=0)
-    return model, ngram_sets, data
+    return model, data
 
 
 def score_texts(model, ngram_sets: NgramSets, texts) -> np.ndarray:
@@ -104,11 +107,20 @@ def score_texts(model, ngram_sets: NgramSets, texts) -> np.ndarray:
     return np.ravel(np.asarray(model(ids, training=False)))
 
 
+def show_ratios(ngram_sets: NgramSets, ratios, chosen) -> None:
+    """Print r for a few chosen n-grams (r > 0: more frequent in positive texts)."""
+    from labhelpers.grading import format_table
+
+    column = {ngram: j for j, ngram in enumerate(ngram_sets.vocabulary)}
+    print(format_table(("n-gram", "r"), [(ngram, f"{np.ravel(ratios)[column[ngram]]:+.2f}" if ngram in column
+                                          else "not in the vocabulary") for ngram in chosen]))
+
+
 def show_strongest(ngram_sets: NgramSets, model, count: int = 10) -> None:
     """Print the n-grams that push hardest towards positive and towards negative (w_i * r_i)."""
     from labhelpers.grading import format_table
 
-    vocabulary = np.array(["(padding)", *ngram_sets.vectorizer.get_vocabulary()])
+    vocabulary = np.array(["(padding)", *ngram_sets.vocabulary])
     weights = np.ravel(model.get_layer("weights").embeddings.numpy())
     ratios = np.ravel(model.get_layer("log_count_ratios").embeddings.numpy())
     push = weights * ratios

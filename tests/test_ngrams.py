@@ -1,4 +1,4 @@
-"""The n-gram NBSVM of Lab 04: n-gram sets, Naive Bayes log-count ratios, the Keras model."""
+"""The n-gram NBSVM of Lab 04: n-gram sets and counts, the Keras model on given log-count ratios."""
 
 import numpy as np
 import pytest
@@ -16,7 +16,15 @@ def sets():
 
 
 def vocabulary(sets):
-    return ["(padding)", *sets.vectorizer.get_vocabulary()]
+    return ["(padding)", *sets.vocabulary]
+
+
+def ratios_by_hand(sets, texts=TEXTS, labels=LABELS, alpha=1.0):
+    """Exercise 4.6's r, counted one text at a time (each n-gram once per text), one per column."""
+    positive, negative = np.full(sets.size, alpha), np.full(sets.size, alpha)
+    for row, label in zip(sets(texts), labels):
+        (positive if label else negative)[row] += 1
+    return (np.log(positive / positive[1:].sum()) - np.log(negative / negative[1:].sum()))[1:]
 
 
 def test_ngram_sets_hold_each_distinct_unigram_and_bigram_once(sets):
@@ -27,6 +35,14 @@ def test_ngram_sets_hold_each_distinct_unigram_and_bigram_once(sets):
     assert all(len(set(ids)) == len(ids) and 0 not in ids for ids in sets(TEXTS))
 
 
+def test_counts_are_a_sparse_matrix_of_occurrences_by_column(sets):
+    counts = sets.counts(TEXTS)
+    assert counts.shape == (len(TEXTS), len(sets.vocabulary))
+    row = dict(zip(sets.vocabulary, counts.toarray()[4]))
+    assert row["good"] == 2 and row["good good"] == 1 and row["bad"] == 0
+    assert [list(np.flatnonzero(r) + 1) for r in counts.toarray()] == [sorted(ids) for ids in sets(TEXTS)]
+
+
 def test_unknown_words_map_to_unk_and_empty_text_to_nothing(sets):
     words = vocabulary(sets)
     unknown, empty = sets(["zorblax quintavious", ""])
@@ -34,28 +50,15 @@ def test_unknown_words_map_to_unk_and_empty_text_to_nothing(sets):
     assert len(empty) == 0
 
 
-def test_log_count_ratios_match_a_hand_count(sets):
-    ids = sets(TEXTS)
-    ratios = ngrams.log_count_ratios(ids, LABELS, sets.size, alpha=1.0)
-    words = vocabulary(sets)
-    positive = np.ones(sets.size)
-    negative = np.ones(sets.size)
-    for row, label in zip(ids, LABELS):
-        (positive if label else negative)[row] += 1
-    expected = np.log(positive / positive.sum()) - np.log(negative / negative.sum())
-    assert ratios[0] == 0.0
-    np.testing.assert_allclose(ratios[1:], expected[1:], rtol=1e-5)
-    assert ratios[words.index("good film")] > 0 > ratios[words.index("bad film")]
-
-
 def test_untrained_model_with_unit_weights_is_naive_bayes(sets):
     ids = sets(TEXTS)
-    ratios = ngrams.log_count_ratios(ids, LABELS, sets.size)
+    ratios = ratios_by_hand(sets)
     model = ngrams.build_nbsvm(ratios, initial_weight=1.0)
     batch = next(iter(ngrams.dataset(ids, LABELS, batch_size=len(TEXTS))))[0]
     logits = np.log(np.ravel(model.predict(batch, verbose=0)))
     logits -= np.log1p(-np.exp(logits))  # back from probabilities to log-odds
-    np.testing.assert_allclose(logits, [ratios[row].sum() for row in ids], atol=1e-4)
+    np.testing.assert_allclose(logits, [ratios[row - 1].sum() for row in ids], atol=1e-4)
+    assert model.get_layer("log_count_ratios").embeddings.numpy()[0, 0] == 0.0  # padding
 
 
 def test_batches_are_padded_with_zeros_to_their_longest_text(sets):
@@ -66,13 +69,23 @@ def test_batches_are_padded_with_zeros_to_their_longest_text(sets):
     assert list(np.asarray(labels)) == [1.0, 1.0]
 
 
+def test_ratios_of_the_wrong_size_or_infinite_are_refused(sets):
+    splits = {name: Split(np.array(TEXTS), LABELS) for name in ("train", "val", "test")}
+    for wrong in (ratios_by_hand(sets)[1:], np.full(len(sets.vocabulary), np.inf)):
+        with pytest.raises(ValueError, match="exercise 4.6"):
+            ngrams.train_nbsvm(splits, sets, wrong)
+
+
 def test_training_learns_the_toy_task_and_scores_any_text(capsys, recwarn):
     splits = {name: Split(np.array(TEXTS * 4), np.tile(LABELS, 4)) for name in ("train", "val", "test")}
-    model, sets, _ = ngrams.train_nbsvm(splits, max_tokens=100, max_epochs=3, learning_rate=0.05)
+    sets = ngrams.NgramSets(splits["train"].texts, max_tokens=100)
+    ratios = ratios_by_hand(sets, splits["train"].texts, splits["train"].labels)
+    model, _ = ngrams.train_nbsvm(splits, sets, ratios, max_epochs=3, learning_rate=0.05)
     assert not [w for w in recwarn if "shuffle" in str(w.message)], "fit warned that it ignores shuffle=True"
     scores = ngrams.score_texts(model, sets, ["good film", "bad film", "", "zorblax"])
     assert scores[0] > 0.5 > scores[1]
     assert scores.shape == (4,) and np.all((scores >= 0) & (scores <= 1))
+    ngrams.show_ratios(sets, ratios, ["good film", "zorblax"])
     ngrams.show_strongest(sets, model, count=2)
     table = capsys.readouterr().out
-    assert "towards positive" in table and "good" in table
+    assert "not in the vocabulary" in table and "towards positive" in table and "good" in table

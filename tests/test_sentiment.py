@@ -56,7 +56,7 @@ def test_standardize_drops_html_punctuation_and_emoji():
 # Here: what the probe/judge split promises.
 
 ANSWERS = {"4.1": table.vectorizer_with(), "4.2": table.classifier(), "4.3": table.classifier(bidirectional=True),
-           "4.4": table.trainer(), "4.5": table.evaluation()}
+           "4.4": table.trainer(), "4.5": table.evaluation(), "4.6": table.ratios()}
 
 
 @pytest.mark.parametrize("exercise", sorted(ANSWERS))
@@ -77,6 +77,8 @@ def test_a_judge_passes_only_what_was_computed_on_its_own_inputs(exercise):
     ("4.5", "returned", [0.5, {"__object__": "str: 'counts'"}], "confusion matrix is not an array"),
     ("4.4", "cases", {"history": {"loss": [1.0], "val_loss": "low"}, "weights": [], "optimizer": "Adam"},
      "history['val_loss'] is not an array"),
+    ("4.6", "returned", {"__object__": "csr_matrix: <sparse>"}, "r is not an array"),
+    ("4.6", "returned", "ratios", "r is not an array of numbers"),
 ])
 def test_data_of_the_wrong_kind_is_reported_not_crashed_on(exercise, key, forged, expected):
     check = find_exercise(exercise)
@@ -178,3 +180,23 @@ def test_pictures_have_titles_and_labels():
     for figure in figures:
         ax = figure.axes[0]
         assert ax.get_title() and ax.get_xlabel() and ax.get_ylabel()
+
+
+# --- the bench's copies of the notebook's answers -------------------------------------------
+
+def test_the_bench_computes_r_as_exercise_4_6_asks_and_its_svm_separates(capsys):
+    import importlib.util
+    from pathlib import Path
+
+    from scipy import sparse
+
+    path = Path(__file__).resolve().parent.parent / "bench" / "sentiment_accuracy.py"
+    spec = importlib.util.spec_from_file_location("sentiment_accuracy", path)
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    sentiment.check_log_count_ratios(bench.log_count_ratios)
+    assert capsys.readouterr().out.startswith("PASS 4.6")
+    features = sparse.csr_matrix(np.array([[1.0, 0, 2], [0, 1, 0], [2, 0, 1], [0, 2, 0]]))
+    signs = np.array([1.0, -1, 1, -1])
+    w, b = bench.squared_hinge_svm(features, signs, epochs=50)
+    assert np.all(signs * (features @ w + b) > 0)

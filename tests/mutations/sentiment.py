@@ -1,4 +1,4 @@
-"""Lab 04: wrong and right answers to exercises 4.1 to 4.5, written as students write them."""
+"""Lab 04: wrong and right answers to exercises 4.1 to 4.6, written as students write them."""
 
 from __future__ import annotations
 
@@ -209,6 +209,82 @@ def evaluation_only_accuracy(probabilities, labels):
     return np.mean((np.ravel(probabilities) > 0.5) == labels)
 
 
+# ---------------------------------------------------------------- 4.6 log_count_ratios
+def ratios(alpha_fixed=None, binarise=True, normalise="l1", log=np.log, flip=False, smoothing="counts",
+           mean=False, q_from_all=False, norm_without_alpha=False, flatten=True):
+    """The notebook's answer (sparse matrix products) with one thing changed."""
+    def log_count_ratios(counts, labels, alpha=1.0):
+        alpha = alpha if alpha_fixed is None else alpha_fixed
+        x = (counts > 0).astype("float64") if binarise else counts.astype("float64")
+        positive, negative = (labels == 0, labels == 1) if flip else (labels == 1, labels == 0)
+        if q_from_all:
+            negative = np.ones_like(negative)
+        if flatten:
+            sums = [x.T @ positive, x.T @ negative]
+        else:
+            sums = [x[positive].sum(axis=0), x[negative].sum(axis=0)]
+        if mean:
+            sums = [sums[0] / positive.sum(), sums[1] / negative.sum()]
+        if smoothing == "after":
+            return log(sums[0] / sums[0].sum() + alpha) - log(sums[1] / sums[1].sum() + alpha)
+        p, q = alpha + sums[0], alpha + sums[1]
+        if normalise == "none":
+            return log(p / q)
+        if normalise == "reviews":
+            return log(p / positive.sum()) - log(q / negative.sum())
+        if norm_without_alpha:
+            return log(p / sums[0].sum()) - log(q / sums[1].sum())
+        return log(p / p.sum()) - log(q / q.sum())
+    return log_count_ratios
+
+
+def ratios_upside_down(counts, labels, alpha=1.0):
+    x = (counts > 0).astype(float)
+    p = alpha + np.asarray(x[labels == 1].sum(axis=0)).ravel()
+    q = alpha + np.asarray(x[labels == 0].sum(axis=0)).ravel()
+    return np.log((q / q.sum()) / (p / p.sum()))
+
+
+def ratios_by_rows(counts, labels, alpha=1.0):
+    """Sums of row slices, binarised with .sign(), flattened from np.matrix."""
+    x = counts.sign()
+    p = alpha + np.asarray(x[labels == 1].sum(axis=0)).ravel()
+    q = alpha + np.asarray(x[labels == 0].sum(axis=0)).ravel()
+    return np.log(p / np.abs(p).sum() / (q / np.abs(q).sum()))
+
+
+def ratios_in_a_loop(counts, labels, alpha=1.0):
+    """One review at a time over the CSR rows; each n-gram of a review counted once."""
+    p = np.full(counts.shape[1], alpha)
+    q = np.full(counts.shape[1], alpha)
+    for row, label in enumerate(labels):
+        present = counts[row].indices[counts[row].data > 0]
+        (p if label == 1 else q)[np.unique(present)] += 1
+    return np.log(p / p.sum()) - np.log(q / q.sum())
+
+
+def ratios_with_tensorflow(counts, labels, alpha=1.0):
+    """Dense (the drawn matrices are small) TensorFlow ops, float32."""
+    x = tf.cast(tf.constant(counts.toarray()) > 0, tf.float32)
+    y = tf.cast(tf.constant(labels), tf.float32)[:, None]
+    p = alpha + tf.reduce_sum(x * y, axis=0)
+    q = alpha + tf.reduce_sum(x * (1 - y), axis=0)
+    return tf.math.log(p / tf.reduce_sum(p)) - tf.math.log(q / tf.reduce_sum(q))
+
+
+def ratios_per_review(counts, labels, alpha=1.0):
+    x = (counts > 0).astype(float)
+    p = alpha + np.asarray(x.multiply(labels[:, None] == 1).sum(axis=1)).ravel()
+    q = alpha + np.asarray(x.multiply(labels[:, None] == 0).sum(axis=1)).ravel()
+    return np.log(p / p.sum()) - np.log(q / q.sum())
+
+
+def ratios_and_counts(counts, labels, alpha=1.0):
+    x = (counts > 0).astype(float)
+    p, q = alpha + x.T @ (labels == 1), alpha + x.T @ (labels == 0)
+    return p, q
+
+
 WRONG = [
     Wrong("4.1", "never adapted", lambda: (vectorizer_with(adapt=False),), r"empty.*adapt"),
     Wrong("4.1", "Keras' default standardization keeps <br /> as 'br'",
@@ -291,6 +367,23 @@ WRONG = [
     Wrong("4.5", "flat confusion", lambda: (evaluation(flat_confusion=True),), r"not 2 x 2"),
     Wrong("4.5", "results swapped", lambda: (evaluation(swap=True),), r"wrong order"),
     Wrong("4.5", "only the accuracy", lambda: (evaluation_only_accuracy,), r"return two things"),
+    Wrong("4.6", "no smoothing (alpha = 0)", lambda: (ratios(alpha_fixed=0.0),), r"no smoothing.*log 0"),
+    Wrong("4.6", "raw counts, not binarised", lambda: (ratios(binarise=False),), r"not binarised"),
+    Wrong("4.6", "no L1 normalisation", lambda: (ratios(normalise="none"),), r"L1 normalisation is missing"),
+    Wrong("4.6", "classes swapped", lambda: (ratios(flip=True),), r"sign is flipped"),
+    Wrong("4.6", "ratio upside down", lambda: (ratios_upside_down,), r"sign is flipped"),
+    Wrong("4.6", "log10", lambda: (ratios(log=np.log10),), r"log10"),
+    Wrong("4.6", "log2", lambda: (ratios(log=np.log2),), r"log2"),
+    Wrong("4.6", "alpha added after normalising", lambda: (ratios(smoothing="after"),), r"after normalising"),
+    Wrong("4.6", "normalised by the number of reviews", lambda: (ratios(normalise="reviews"),),
+          r"number of positive and negative reviews"),
+    Wrong("4.6", "mean instead of sum", lambda: (ratios(mean=True),), r"means over the reviews"),
+    Wrong("4.6", "L1 norm without the alphas", lambda: (ratios(norm_without_alpha=True),), r"without the alphas"),
+    Wrong("4.6", "alpha hard-coded to 1", lambda: (ratios(alpha_fixed=1.0),), r"alpha argument is ignored"),
+    Wrong("4.6", "q over every review", lambda: (ratios(q_from_all=True),), r"q counts every review"),
+    Wrong("4.6", "1 x V np.matrix", lambda: (ratios(flatten=False),), r"1 x V matrix"),
+    Wrong("4.6", "sums over the wrong axis", lambda: (ratios_per_review,), r"one number per review"),
+    Wrong("4.6", "returns p and q", lambda: (ratios_and_counts,), r"return r alone"),
 ]
 
 RIGHT = [
@@ -314,4 +407,8 @@ RIGHT = [
     Right("4.5", "bincount", lambda: (evaluation_by_bincount,)),
     Right("4.5", "TensorFlow's confusion_matrix", lambda: (evaluation_with_tensorflow,)),
     Right("4.5", "np.add.at, float counts", lambda: (evaluation_add_at,)),
+    Right("4.6", "notebook: sparse matrix products", lambda: (ratios(),)),
+    Right("4.6", "row slices, .sign(), np.matrix flattened", lambda: (ratios_by_rows,)),
+    Right("4.6", "loop over CSR rows", lambda: (ratios_in_a_loop,)),
+    Right("4.6", "TensorFlow, dense, float32", lambda: (ratios_with_tensorflow,)),
 ]

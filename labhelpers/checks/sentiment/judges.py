@@ -3,7 +3,7 @@
 Each judge draws its inputs and decides on what its probe returned. References are Keras' own
 pieces given the drawn data (TextVectorization here) and NumPy formulas of properties (accuracy,
 confusion counts). The classifiers (4.2, 4.3) are judged in model_judges.py, training (4.4) in
-training_judges.py.
+training_judges.py, the log-count ratios (4.6) in ratio_judges.py.
 """
 
 from __future__ import annotations

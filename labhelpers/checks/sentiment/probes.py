@@ -97,3 +97,11 @@ def evaluate_predictions(evaluate_predictions, inputs):
     """What the learner's function returns for each drawn set of probabilities and labels."""
     return {"returned": [plain(attempt(evaluate_predictions, case["probabilities"], case["labels"]))
                          for case in inputs["cases"]]}
+
+
+def log_count_ratios(log_count_ratios, inputs):
+    """What the learner's function returns for each drawn count matrix, given as SciPy sparse as in the lab."""
+    from scipy import sparse
+
+    return {"returned": [plain(attempt(log_count_ratios, sparse.csr_matrix(case["counts"]), case["labels"],
+                                       case["alpha"])) for case in inputs["cases"]]}

@@ -1,0 +1,113 @@
+"""Lab 04's judge of 4.6: Naive Bayes log-count ratios r = log((p / |p|_1) / (q / |q|_1)), with
+p = alpha + sum of the binarised counts of the positive reviews and q the same for the negative ones.
+
+The reference is the NumPy formula on the drawn counts; each classic mistake is the same formula
+with one thing changed, so a wrong answer is named when it matches one of them.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from labhelpers.checks.sentiment.judges import close, described, max_diff, paired
+from labhelpers.grading import CheckFailed, found_as_array, matching_mistake
+
+RATIO_SIZES = [(14, 9, 0.5, "int32"), (19, 12, 1.0, "int64")]  # (reviews, n-grams, alpha, labels' dtype)
+_HINT = ("for each n-gram, p counts the positive reviews (label 1) that contain it, each review once, plus alpha; "
+         "q the same for the negative ones; divide each by its own sum, then take the natural log of the ratio.")
+
+
+def _log_ratio(p, q) -> np.ndarray:
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.log(p / p.sum()) - np.log(q / q.sum())
+
+
+def _reference_and_mistakes(counts, labels, alpha) -> tuple[np.ndarray, dict]:
+    """r by the formula, and what each classic mistake computes instead."""
+    present = (counts > 0).astype("float64")
+    positive, negative = labels == 1, labels == 0
+    in_positive, in_negative = present[positive].sum(axis=0), present[negative].sum(axis=0)
+    p, q = alpha + in_positive, alpha + in_negative
+    r = _log_ratio(p, q)
+    return r, {
+        "the counts are not binarised: a review that uses an n-gram 3 times should count it once":
+            _log_ratio(alpha + counts[positive].sum(axis=0), alpha + counts[negative].sum(axis=0)),
+        "the L1 normalisation is missing: log(p / q) instead of log((p / |p|_1) / (q / |q|_1))": np.log(p / q),
+        "the sign is flipped (classes swapped, or the ratio upside down): r must be positive for n-grams "
+        "more frequent in the positive reviews, label 1": -r,
+        "log10 instead of the natural log": r / np.log(10),
+        "log2 instead of the natural log": r / np.log(2),
+        "alpha added after normalising (p / |p|_1 + alpha): the smoothing goes on the counts":
+            np.log(in_positive / in_positive.sum() + alpha) - np.log(in_negative / in_negative.sum() + alpha),
+        "normalised by the number of positive and negative reviews instead of |p|_1 and |q|_1":
+            np.log(p / positive.sum()) - np.log(q / negative.sum()),
+        "means over the reviews instead of sums": _log_ratio(alpha + in_positive / positive.sum(),
+                                                             alpha + in_negative / negative.sum()),
+        "|p|_1 and |q|_1 taken without the alphas (the sums of the raw counts)":
+            np.log(p / in_positive.sum()) - np.log(q / in_negative.sum()),
+        "the alpha argument is ignored (alpha = 1 always)": _log_ratio(1 + in_positive, 1 + in_negative),
+        "q counts every review, not only the negative ones (label 0)": _log_ratio(p, alpha + present.sum(axis=0)),
+    }
+
+
+def draw_log_count_ratios(rng):
+    """Count matrices with counts above 1, n-grams seen in one class only and one never seen, more negative
+    than positive reviews, at 2 sizes and 2 alphas; redrawn until every mistake gives another r."""
+    cases = []
+    for reviews, size, alpha, dtype in RATIO_SIZES:
+        while True:
+            labels = rng.permutation(np.arange(reviews) < reviews // 2 - 2).astype(dtype)
+            counts = rng.choice([0, 0, 0, 0, 1, 1, 1, 2, 3], size=(reviews, size))
+            only_positive, only_negative, never = rng.permutation(size)[:3]
+            counts[labels == 0, only_positive] = 0
+            counts[labels == 1, only_negative] = 0
+            counts[:, never] = 0
+            r, mistakes = _reference_and_mistakes(counts, labels, alpha)
+            if (counts[labels == 1, only_positive].any() and counts[labels == 0, only_negative].any()
+                    and all(not np.all(np.isfinite(m)) or max_diff(m, r) > 0.05
+                            for name, m in mistakes.items() if "alpha = 1" not in name or alpha != 1)):
+                break
+        cases.append({"counts": counts, "labels": labels, "alpha": alpha})
+    return {"cases": cases}
+
+
+def _judge_ratios(case, returned) -> None:
+    counts, labels, alpha = np.asarray(case["counts"]), np.asarray(case["labels"]), case["alpha"]
+    reviews, size = counts.shape
+    expected, mistakes = _reference_and_mistakes(counts, labels, alpha)
+    shown = f"{np.round(expected, 4).tolist()}"
+    r = found_as_array(returned, "r", f"a NumPy array of {size} numbers, one per n-gram", _HINT)
+    if r.shape == (1, size):
+        raise CheckFailed("r is a 1 x V matrix, not a vector (summing a SciPy sparse matrix over axis 0 gives a "
+                          "1 x V np.matrix)", expected=f"shape ({size},)", found=f"shape {r.shape}",
+                          hint="`np.ravel(...)` or `np.asarray(...).ravel()` turns it into a vector.")
+    if r.shape == (reviews,):
+        raise CheckFailed("r has one number per review, not one per n-gram: the sums ran over the wrong axis",
+                          expected=f"shape ({size},) for {reviews} reviews and {size} n-grams",
+                          found=f"shape {r.shape}", hint="sum over the reviews (the rows of `counts`).")
+    if r.shape != (size,):
+        raise CheckFailed("r does not have one number per n-gram", expected=f"shape ({size},)",
+                          found=f"shape {r.shape}", hint=_HINT)
+    if not np.all(np.isfinite(r)):
+        unseen = np.flatnonzero(~np.isfinite(r)).tolist()
+        raise CheckFailed(f"r is infinite or NaN at n-grams {unseen}, which one class never contains: no smoothing, "
+                          "so log 0", expected=shown, found=f"{np.round(r, 4).tolist()}",
+                          hint=f"add alpha (here {alpha}) to both p and q before dividing by their sums.")
+    if close(r, expected):
+        return
+    mistake = matching_mistake(r, mistakes, atol=1e-5)
+    raise CheckFailed(f"r is wrong for {reviews} reviews, {size} n-grams and alpha = {alpha}",
+                      expected=shown, found=f"{np.round(r, 4).tolist()}" + (f": {mistake}" if mistake else ""),
+                      hint=_HINT)
+
+
+def log_count_ratios(inputs, data):
+    for case, returned in paired(inputs, data, "returned"):
+        if isinstance(returned, list) and len(returned) == 2 and np.ndim(returned[0]) >= 1:
+            raise CheckFailed("log_count_ratios must return r alone", expected="one array, r",
+                              found=f"two things ({described(returned[0])[:40]}, ...)",
+                              hint="end with `return` of the log-count ratios, not p and q.")
+        _judge_ratios(case, returned)
+    sizes = " and ".join(f"{c['counts'].shape[0]} x {c['counts'].shape[1]}" for c in inputs["cases"])
+    return ("r = log((p / |p|_1) / (q / |q|_1)) on binarised counts, smoothed by the given alpha, positive for "
+            f"n-grams of positive reviews, matches NumPy on 2 random sparse count matrices ({sizes})")
