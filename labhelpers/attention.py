@@ -5,9 +5,9 @@ The data: `load_dates` writes one to three dates the way people do ("5/1/16", "s
 pairs the sentence with the ISO dates ("2016-01-05,2017-03-12"). Everything is generated from a
 seed: no download. `length_batches` feeds it to Keras in batches of similar length.
 
-The pictures: accuracy against input length, attention heatmaps.
+The pictures: accuracy against input length, attention heatmaps. The timer: `milliseconds`.
 
-The checks of exercises 5.2, 5.4 and 5.5 live in `labhelpers.checks.attention`; they are
+The checks of exercises 5.2 to 5.5 live in `labhelpers.checks.attention`; they are
 re-exported here so that the notebook calls `attention.check_...`.
 """
 
@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from labhelpers.checks.attention import (  # noqa: F401 (the notebook calls attention.check_...)
+    check_greedy_decode,
     check_luong_attention,
     check_make_decoder_inputs,
     check_scaled_dot_product_attention,
@@ -207,6 +208,22 @@ def length_batches(sources, previous, targets, batch_size: int, seed: int = 0):
     count = sum(-(-min(chunk, len(source_lengths) - i) // batch_size) for i in range(0, len(source_lengths), chunk))
     dataset = tf.data.Dataset.from_generator(batches, output_signature=((spec, spec), spec))
     return dataset.apply(tf.data.experimental.assert_cardinality(count)).prefetch(2)
+
+
+def milliseconds(function, *args, repeats: int = 5) -> float:
+    """Median wall time of one call of `function(*args)`, in milliseconds, compiled and warmed up."""
+    import time
+
+    import tensorflow as tf
+
+    function = tf.function(function)
+    function(*args)
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        function(*args)
+        times.append(time.perf_counter() - start)
+    return 1000 * float(np.median(times))
 
 
 # ----------------------------------------------------------------------------- pictures

@@ -115,6 +115,12 @@ def test_length_batches_cover_every_example_once_with_trimmed_padding():
     assert steps_seen == {11, 22, 33}  # one, two or three dates, sorted apart
 
 
+def test_milliseconds_times_a_compiled_call():
+    import tensorflow as tf
+
+    assert attention.milliseconds(lambda x: tf.matmul(x, x), tf.ones((8, 8)), repeats=2) > 0
+
+
 def test_plots_have_titles_and_labels():
     sources = ["5/1/16", "tuesday, the fifth of january 2016"]
     ax = attention.plot_accuracy_by_length(sources, {"a": [True, False], "b": [True, True]})
@@ -126,8 +132,8 @@ def test_plots_have_titles_and_labels():
 # ----------------------------------------------------------------------------- the checks
 # Every row of tests/mutations/attention.py runs in tests/test_mutations.py; here, what it does not cover.
 
-CHECKS = {"5.2": attention.check_make_decoder_inputs, "5.4": attention.check_scaled_dot_product_attention,
-          "5.5": attention.check_luong_attention}
+CHECKS = {"5.2": attention.check_make_decoder_inputs, "5.3": attention.check_greedy_decode,
+          "5.4": attention.check_scaled_dot_product_attention, "5.5": attention.check_luong_attention}
 
 
 def stub(*args):
@@ -140,13 +146,13 @@ class StubLayer(layers.Layer):
         stub()
 
 
-@pytest.mark.parametrize("exercise, answer", [("5.2", stub), ("5.4", stub), ("5.5", StubLayer)])
+@pytest.mark.parametrize("exercise, answer", [("5.2", stub), ("5.3", stub), ("5.4", stub), ("5.5", StubLayer)])
 def test_stubs_are_reported_as_not_attempted(exercise, answer):
     with pytest.raises(NotAttempted, match="not done yet"):
         CHECKS[exercise](answer)
 
 
-@pytest.mark.parametrize("exercise", ["5.2", "5.4", "5.5"])
+@pytest.mark.parametrize("exercise", ["5.2", "5.3", "5.4", "5.5"])
 def test_another_seed_draws_other_inputs_and_judges_alike(exercise):
     """What `grade` does with a student's hidden seed: new inputs, the same verdicts."""
     check = find_exercise(exercise)
@@ -159,7 +165,7 @@ def test_another_seed_draws_other_inputs_and_judges_alike(exercise):
         assert result.status == "failed" and re.search(wrong.names or "differ", result.message, re.IGNORECASE)
 
 
-@pytest.mark.parametrize("exercise", ["5.2", "5.4", "5.5"])
+@pytest.mark.parametrize("exercise", ["5.2", "5.3", "5.4", "5.5"])
 @pytest.mark.parametrize("record", [{"cases": []}, {"cases": "everything passed"}, {"cases": [{}] * 3}])
 def test_judges_fail_forged_records(exercise, record):
     check = find_exercise(exercise)
@@ -181,6 +187,11 @@ def junk_layer(returned):
     ("5.2", lambda targets, start_id: "targets"),
     ("5.2", lambda targets, start_id: None),
     ("5.2", lambda targets, start_id: [[start_id], list(targets[0])]),
+    ("5.3", lambda model, sources, start_id, max_length: "ids"),
+    ("5.3", lambda model, sources, start_id, max_length: None),
+    ("5.3", lambda model, sources, start_id, max_length: [[start_id], [1, 2]]),
+    ("5.3", lambda model, sources, start_id, max_length: model.decoder(
+        np.full((len(sources), max_length), start_id), model.encoder(sources)[1], *model.encoder(sources)[::2])[0]),
     ("5.4", lambda q, k, v, mask: ("context", "weights")),
     ("5.4", lambda q, k, v, mask: (q, None)),
     ("5.4", lambda q, k, v, mask: {"context": q, "weights": k}),

@@ -1,5 +1,5 @@
-"""Lab 05: wrong and right answers to 5.2 make_decoder_inputs, 5.4 scaled_dot_product_attention
-and 5.5 LuongAttention, written as students write them."""
+"""Lab 05: wrong and right answers to 5.2 make_decoder_inputs, 5.3 greedy_decode,
+5.4 scaled_dot_product_attention and 5.5 LuongAttention, written as students write them."""
 
 import keras
 import numpy as np
@@ -68,6 +68,103 @@ DECODER_WRONG = [
     ("start appended at the end", lambda t, s: np.concatenate([t[:, :-1], np.full((len(t), 1), s)], 1),
      r"at the end"),
     ("np.insert without an axis", lambda t, s: np.insert(t, 0, s)[:-1], r"flat"),
+]
+
+# ---------------------------------------------------------------- 5.3 greedy_decode
+
+
+def greedy(model, sources, start_id, max_length, first_state=lambda h, c: [h, c], feed_back=True, carry=True,
+           choose=lambda logits: tf.argmax(logits, axis=-1, output_type=tf.int32), pad=True, keep_start=False):
+    """A student's batched greedy loop; the keyword arguments make the wrong ones."""
+    decode = tf.function(model.decoder, reduce_retracing=True)
+    encoder_states, (h, c), source_mask = model.encoder(sources)
+    initial = state = first_state(h, c)
+    next_ids = start = tf.fill((len(sources), 1), start_id)
+    predicted = []
+    for _ in range(max_length):
+        logits, new_state, _ = decode(next_ids if feed_back else start, state, encoder_states, source_mask)
+        state = new_state if carry else initial
+        next_ids = choose(logits)
+        predicted.append(next_ids)
+    predicted = np.concatenate(predicted, axis=1)
+    if pad:
+        predicted[np.cumsum(predicted == 0, axis=1) > 0] = 0
+    if keep_start:
+        predicted = np.concatenate([np.full((len(sources), 1), start_id), predicted[:, :-1]], axis=1)
+    return predicted
+
+
+def greedy_rows(model, sources, start_id, max_length):
+    """One sentence at a time, in NumPy, stopping at the end token and padding the rest."""
+    rows = []
+    for source in sources:
+        encoder_states, state, source_mask = model.encoder(source[None])
+        ids, next_id = [], start_id
+        while len(ids) < max_length:
+            logits, state, _ = model.decoder(np.array([[next_id]]), state, encoder_states, source_mask)
+            next_id = int(np.argmax(logits[0, -1]))
+            ids.append(next_id)
+            if next_id == 0:
+                break
+        rows.append(ids + [0] * (max_length - len(ids)))
+    return np.array(rows)
+
+
+def greedy_early_stop(model, sources, start_id, max_length):
+    """keras.ops, stops once every row has written the end token, feeds padding after it."""
+    encoder_states, state, source_mask = model.encoder(sources)
+    next_ids = keras.ops.full((len(sources), 1), start_id, dtype="int32")
+    done = keras.ops.zeros((len(sources), 1), dtype="bool")
+    predicted = []
+    for _ in range(max_length):
+        logits, state, _ = model.decoder(next_ids, state, encoder_states, source_mask)
+        next_ids = keras.ops.cast(keras.ops.where(done, 0, keras.ops.argmax(logits, axis=-1)), "int32")
+        done = keras.ops.logical_or(done, keras.ops.equal(next_ids, 0))
+        predicted.append(next_ids)
+        if bool(keras.ops.all(done)):
+            break
+    predicted = keras.ops.concatenate(predicted, axis=1)
+    return keras.ops.pad(predicted, [[0, 0], [0, max_length - predicted.shape[1]]])
+
+
+TARGETS = np.random.default_rng(5).integers(1, 9, size=(64, 64)).astype("int32")
+
+
+def greedy_teacher_forcing(model, sources, start_id, max_length):
+    """Decodes all steps at once from known targets, as in training."""
+    encoder_states, state, source_mask = model.encoder(sources)
+    targets = TARGETS[: len(sources), :max_length]
+    previous = np.concatenate([np.full((len(sources), 1), start_id), targets[:, :-1]], axis=1)
+    logits = model.decoder(previous, state, encoder_states, source_mask)[0]
+    return greedy_pad(np.argmax(logits, axis=-1))
+
+
+def greedy_pad(predicted):
+    predicted = np.array(predicted)
+    predicted[np.cumsum(predicted == 0, axis=1) > 0] = 0
+    return predicted
+
+
+def greedy_one_short(model, sources, start_id, max_length):
+    return greedy(model, sources, start_id, max_length)[:, : max_length - 1]
+
+
+GREEDY_WRONG = [
+    ("decoder starts from zeros", lambda *a: greedy(*a, first_state=lambda h, c: None), r"starts from zeros"),
+    ("zeros of the right shapes", lambda *a: greedy(*a, first_state=lambda h, c: [tf.zeros_like(h)] * 2),
+     r"starts from zeros"),
+    ("only h handed", lambda *a: greedy(*a, first_state=lambda h, c: [h, tf.zeros_like(c)]), r"only h"),
+    ("h and c swapped", lambda *a: greedy(*a, first_state=lambda h, c: [c, h]), r"swapped"),
+    ("teacher forcing at inference", greedy_teacher_forcing, r"teacher forcing"),
+    ("start token fed every step", lambda *a: greedy(*a, feed_back=False), r"start token is fed at every step"),
+    ("sampling instead of argmax", lambda *a: greedy(*a, choose=lambda z: tf.random.categorical(z[:, -1], 1, tf.int32)),
+     r"sampled"),
+    ("start token included in the output", lambda *a: greedy(*a, keep_start=True), r"off by one.*start token"),
+    ("last id dropped", greedy_one_short, r"off by one.*dropped"),
+    ("no padding after the end token", lambda *a: greedy(*a, pad=False), r"after the end token"),
+    ("state not carried", lambda *a: greedy(*a, carry=False), r"not carried"),
+    ("argmax over the step axis", lambda *a: greedy(*a, choose=lambda z: tf.argmax(z, axis=1, output_type=tf.int32)),
+     r"wrong axis"),
 ]
 
 # ---------------------------------------------------------------- 5.4 scaled_dot_product_attention
@@ -309,6 +406,7 @@ LUONG_WRONG = [
 
 WRONG = (
     [Wrong("5.2", mistake, lambda answer=answer: (answer,), names) for mistake, answer, names in DECODER_WRONG]
+    + [Wrong("5.3", mistake, lambda answer=answer: (answer,), names) for mistake, answer, names in GREEDY_WRONG]
     + [Wrong("5.4", mistake, lambda answer=answer: (answer,), names) for mistake, answer, names in ATTENTION_WRONG]
     + [Wrong("5.5", mistake, lambda answer=answer: (answer,), names) for mistake, answer, names in LUONG_WRONG]
 )
@@ -318,6 +416,9 @@ RIGHT = [
     Right("5.2", "tf.concat, returns a tensor", lambda: (decoder_tf_concat,)),
     Right("5.2", "np.roll, then the first column set", lambda: (decoder_roll,)),
     Right("5.2", "a Python loop over rows", lambda: (decoder_loop,)),
+    Right("5.3", "batched tf.argmax in a compiled step, padding afterwards", lambda: (greedy,)),
+    Right("5.3", "one sentence at a time in NumPy, stopping at the end token", lambda: (greedy_rows,)),
+    Right("5.3", "keras.ops, stopping once every row has ended", lambda: (greedy_early_stop,)),
     Right("5.4", "tf.where mask, as the notebook suggests", lambda: (attend,)),
     Right("5.4", "float64 with an additive mask", lambda: (attend_float64_additive,)),
     Right("5.4", "einsum, masked after exp and renormalised", lambda: (attend_einsum_renormalised,)),

@@ -138,14 +138,20 @@ def _decoder_mistakes(targets, start, lab_start) -> dict:
     return mistakes
 
 
-def _ids(value, expected: str) -> np.ndarray:
+def numeric_array(value) -> np.ndarray | None:
+    """What the probe brought back as a numeric array (a list of equal rows counts), else None."""
     array = value if isinstance(value, np.ndarray) else None
     if isinstance(value, list):
         try:
             array = np.asarray(value)
         except ValueError:  # ragged rows
             array = None
-    if array is None or array.dtype.kind not in "iufb":
+    return array if array is not None and array.dtype.kind in "iufb" else None
+
+
+def _ids(value, expected: str) -> np.ndarray:
+    array = numeric_array(value)
+    if array is None:
         raise CheckFailed("the decoder inputs are not an array of ids", expected=expected,
                           found=shown(value), hint="return a NumPy array (or a tensor) of integer ids.")
     return array

@@ -4,6 +4,8 @@ Each learner call is recorded as {"value": ...} or {"error": record}, so that a 
 size, or only when compiled, is judged in its place rather than hiding the other results.
 """
 
+import keras
+import numpy as np
 import tensorflow as tf
 
 from labhelpers.grading import attempt, error_record
@@ -91,3 +93,69 @@ def _luong_case(layer_class, case):
             "returned": _run(layer, *tensors),
             "compiled": _compiled(layer, tensors),
             "gradients": _run(gradients, layer, tensors, case["cotangents"], trainable)}
+
+
+# ---------------------------------------------------------------- 5.3 greedy decoding
+
+
+class DrawnEncoder(keras.layers.Layer):
+    """The notebook's Encoder, small: source ids -> (encoder states, [h, c], source mask)."""
+
+    def __init__(self, case, **kwargs):
+        super().__init__(**kwargs)
+        self.embedding = keras.layers.Embedding(*case["encoder"][0].shape)
+        self.lstm = keras.layers.LSTM(case["units"], return_sequences=True, return_state=True)
+
+    def call(self, source):
+        source_mask = keras.ops.not_equal(source, 0)
+        encoder_states, h, c = self.lstm(self.embedding(source), mask=source_mask)
+        return encoder_states, [h, c], source_mask
+
+
+class DrawnDecoder(keras.layers.Layer):
+    """The notebook's Decoder, small: (previous ids, [h, c], encoder states, mask) -> (logits, [h, c], weights).
+
+    With `attends`, the output layer reads [context; state], the context from dot-product attention.
+    """
+
+    def __init__(self, case, **kwargs):
+        super().__init__(**kwargs)
+        self.embedding = keras.layers.Embedding(*case["decoder"][0].shape)
+        self.lstm = keras.layers.LSTM(case["units"], return_sequences=True, return_state=True)
+        self.attention = keras.layers.Attention() if case["attends"] else None
+        self.output_layer = keras.layers.Dense(case["decoder"][-1].shape[0])
+
+    def call(self, previous, state, encoder_states, source_mask):
+        decoder_states, h, c = self.lstm(self.embedding(previous), initial_state=state)
+        weights = None
+        if self.attention is not None:
+            context, weights = self.attention([decoder_states, encoder_states], mask=[None, source_mask],
+                                              return_attention_scores=True)
+            decoder_states = keras.ops.concatenate([context, decoder_states], axis=-1)
+        return self.output_layer(decoder_states), [h, c], weights
+
+
+class DrawnTranslator:
+    """A translator with the notebook's interface (`encoder`, `decoder`) and the drawn weights."""
+
+    def __init__(self, case):
+        self.encoder, self.decoder = DrawnEncoder(case), DrawnDecoder(case)
+        sources = case["sources"]
+        encoder_states, state, source_mask = self.encoder(sources)
+        self.decoder(np.zeros((len(sources), 1), "int32"), state, encoder_states, source_mask)
+        self.encoder.embedding.set_weights(case["encoder"][:1])
+        self.encoder.lstm.set_weights(case["encoder"][1:])
+        self.decoder.embedding.set_weights(case["decoder"][:1])
+        self.decoder.lstm.set_weights(case["decoder"][1:4])
+        self.decoder.output_layer.set_weights(case["decoder"][4:])
+
+
+def greedy(greedy_decode, inputs):
+    """greedy_decode on a drawn translator per case; the first case twice (greedy is deterministic)."""
+    cases = []
+    for number, case in enumerate(inputs["cases"]):
+        model = DrawnTranslator(case)
+        run = lambda: attempt(greedy_decode, model, case["sources"].copy(), case["start_id"],  # noqa: E731
+                              case["max_length"])
+        cases.append({"returned": run(), **({"again": run()} if number == 0 else {})})
+    return {"cases": cases}

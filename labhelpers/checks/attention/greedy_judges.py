@@ -1,0 +1,190 @@
+"""Lab 05's judge of 5.3 greedy_decode: a small translator with drawn weights, built from Keras
+layers (probes.DrawnTranslator), decodes the drawn sources here too, once the right way and, when
+the learner's ids differ, once per classic mistake, to name the one that gives the same ids."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from labhelpers.checks.attention.judges import cases_of, numeric_array
+from labhelpers.checks.attention.probes import DrawnTranslator
+from labhelpers.grading import CheckFailed, shown
+
+# (batch, source steps, max_length, attends, start_id); vocabularies and sizes of the drawn translator
+GREEDY_SIZES = ((6, 7, 10, False, 2), (4, 5, 7, True, 5), (1, 6, 9, False, 1))
+SOURCE_IDS, TARGET_IDS, DIM, UNITS = 11, 9, 4, 6
+SCALES = {"embedding": 1.0, "kernel": 1.5, "recurrent": 1.5, "bias": 0.3, "readout": 4.0, "output bias": 0.2}
+END_SHIFTS = (0.0, 1.0, -1.0, 2.0, 0.5, 1.5, -2.0, 3.0)  # tried on the logit of 0 (the end token), in turn
+GREEDY_HINT = ("encode once; start the decoder from the encoder's final [h, c] with start_id; at each step "
+               "take the argmax over the last axis (the vocabulary), feed it back as the next input and carry "
+               "the decoder's new state; after the first 0 (padding) a row holds only padding.")
+
+
+def draw_greedy(rng):
+    """Padded sources and the weights of a small encoder-decoder, three sizes, one with attention."""
+    cases = []
+    normal = lambda scale, *shape: rng.normal(0, scale, shape).astype("float32")  # noqa: E731
+    lstm = lambda inputs: [normal(SCALES["kernel"], inputs, 4 * UNITS),  # noqa: E731
+                           normal(SCALES["recurrent"], UNITS, 4 * UNITS), normal(SCALES["bias"], 4 * UNITS)]
+    for batch, steps, max_length, attends, start in GREEDY_SIZES:
+        lengths = rng.integers(2, steps + 1, size=batch)
+        lengths[0] = steps
+        sources = np.where(np.arange(steps) < lengths[:, None], rng.integers(1, SOURCE_IDS, (batch, steps)), 0)
+        readout = (2 if attends else 1) * UNITS
+        cases.append({"sources": sources.astype("int32"), "start_id": start, "max_length": max_length,
+                      "attends": attends, "units": UNITS,
+                      "encoder": [normal(SCALES["embedding"], SOURCE_IDS, DIM), *lstm(DIM)],
+                      "decoder": [normal(SCALES["embedding"], TARGET_IDS, DIM), *lstm(DIM),
+                                  normal(SCALES["readout"], readout, TARGET_IDS), normal(SCALES["output bias"], TARGET_IDS)]})
+    _let_rows_end(cases[0])
+    return {"cases": cases}
+
+
+def _let_rows_end(case):
+    """Shift the bias of the end token until some row ends early and would go on writing after it."""
+    bias = case["decoder"][-1].copy()
+    for shift in END_SHIFTS:
+        case["decoder"][-1] = bias + np.float32(shift) * (np.arange(TARGET_IDS) == 0)
+        written = decode(DrawnTranslator(case), case["sources"], case["start_id"], case["max_length"], pad=False)
+        ended = np.cumsum(written == 0, axis=1) > 0
+        if (ended & (written != 0)).any() and not ended[:, 0].all():
+            return
+    case["decoder"][-1] = bias
+
+
+def decode(model, sources, start_id, max_length, first_state="handed", feed="argmax", carry=True,
+           pad=True, keep_start=False):
+    """Greedy decoding with the drawn model, or one of the classic mistakes (the keyword arguments)."""
+    encoder_states, (h, c), source_mask = model.encoder(sources)
+    zeros = np.zeros_like(h)
+    initial = {"handed": [h, c], "zeros": [zeros, zeros], "h only": [h, zeros], "swapped": [c, h]}[first_state]
+    state, next_ids, written = initial, np.full((len(sources), 1), start_id, "int32"), []
+    for _ in range(max_length):
+        logits, new_state, _ = model.decoder(next_ids if feed == "argmax" else np.full_like(next_ids, start_id),
+                                             state if carry else initial, encoder_states, source_mask)
+        state = new_state if carry else initial
+        next_ids = np.argmax(np.asarray(logits), axis=-1).astype("int32")
+        written.append(next_ids)
+    ids = np.concatenate(written, axis=1)
+    if pad:
+        ids[np.cumsum(ids == 0, axis=1) > 0] = 0
+    if keep_start:
+        ids = np.concatenate([np.full((len(ids), 1), start_id), ids[:, :-1]], axis=1)
+    return ids
+
+
+MISTAKES = {
+    "the decoder starts from zeros: the encoder's final state [h, c] is not handed to it, so it translates "
+    "without having read the source": {"first_state": "zeros"},
+    "only h is handed over: the decoder's cell state c starts from zeros instead of the encoder's final c":
+        {"first_state": "h only"},
+    "h and c are swapped when handed to the decoder: Keras' LSTM takes initial_state=[h, c]":
+        {"first_state": "swapped"},
+    "the start token is fed at every step: each step's input must be the id written at the step before":
+        {"feed": "start"},
+    "the decoder state is not carried from step to step: each step starts again from the encoder's final "
+    "state, so the decoder forgets what it has written": {"carry": False},
+    "the ids after the end token are kept: once a row writes 0 (padding, the end token) the translation is "
+    "over, and the rest of the row must be padding": {"pad": False},
+    "off by one: the start token is included in the output (and the last id is dropped); the output holds "
+    "only the ids the decoder wrote": {"keep_start": True},
+}
+
+
+def _shape_problem(found, batch, max_length, vocabulary) -> str:
+    if found.ndim == 2 and found.shape == (batch, max_length - 1):
+        return ("off by one: one id too few per row (the last id is dropped, or the loop runs max_length - 1 "
+                "steps)")
+    if found.ndim == 2 and found.shape == (batch, max_length + 1):
+        return "off by one: one id too many per row (is the start token included in the output?)"
+    if found.ndim != 2 or vocabulary in found.shape or found.shape[1] == vocabulary * max_length:
+        return ("the argmax is over the wrong axis (or over no axis): the logits are (batch, 1, vocabulary), "
+                "and the next id is the argmax over the last axis, the vocabulary")
+    if found.shape[0] == batch and found.shape[1] < max_length:
+        return "the rows are shorter than max_length: pad each translation with 0 up to max_length ids"
+    return "the ids have the wrong shape"
+
+
+def _ids(value, expected_shape, vocabulary, where) -> np.ndarray:
+    array = numeric_array(value)
+    if array is None:
+        raise CheckFailed(f"greedy_decode did not return an array of ids ({where})",
+                          expected=f"an array of integer ids of shape {expected_shape}", found=shown(value),
+                          hint="return the ids as one array (np.concatenate the steps along axis 1).")
+    if array.shape != expected_shape:
+        raise CheckFailed(f"{_shape_problem(array, *expected_shape, vocabulary)} ({where})",
+                          expected=f"{expected_shape}: (batch, max_length)", found=str(array.shape), hint=GREEDY_HINT)
+    if array.dtype.kind == "f" and not np.array_equal(array, np.round(array)):
+        raise CheckFailed(f"the ids are not whole numbers ({where})", expected="integer ids",
+                          found=f"dtype {array.dtype}, values such as {array.flat[0]:.3g}",
+                          hint="the ids are the argmax of the logits, not probabilities or logits.")
+    return array.astype("int64")
+
+
+def _unfed_step(model, case, found):
+    """(row, step, the most probable id) of the first id that is not the argmax given the ids before it."""
+    sources, start_id = case["sources"], case["start_id"]
+    encoder_states, state, source_mask = model.encoder(sources)
+    previous = np.concatenate([np.full((len(found), 1), start_id), found[:, :-1]], axis=1).astype("int32")
+    best = np.argmax(np.asarray(model.decoder(previous, state, encoder_states, source_mask)[0]), axis=-1)
+    written = np.cumsum(found == 0, axis=1) - (found == 0) == 0  # up to and with the first 0
+    wrong = np.argwhere(written & (found != best))
+    return None if not len(wrong) else (*wrong[0], best[tuple(wrong[0])])
+
+
+def _mistake(runs, number) -> str | None:
+    """The first classic mistake that gives the learner's ids in run `number`, and in the others too."""
+    def same(mistake, run):
+        model, case, _, found = run
+        return np.array_equal(found, decode(model, case["sources"], case["start_id"], case["max_length"],
+                                            **MISTAKES[mistake]))
+
+    candidates = [mistake for mistake in MISTAKES if same(mistake, runs[number])]
+    for other, run in enumerate(runs):
+        if len(candidates) > 1 and other != number:
+            candidates = [mistake for mistake in candidates if same(mistake, run)] or candidates[:1]
+    return candidates[0] if candidates else None
+
+
+def _where(case) -> str:
+    return (f"sources {case['sources'].shape}, start_id={case['start_id']}, max_length={case['max_length']}"
+            f"{', a decoder with attention' if case['attends'] else ''}")
+
+
+def greedy(inputs, data):
+    runs = []  # (model, case, expected ids, found ids)
+    for number, (case, result) in enumerate(cases_of(inputs, data)):
+        model = DrawnTranslator(case)
+        expected = decode(model, case["sources"], case["start_id"], case["max_length"])
+        found = _ids(result.get("returned"), expected.shape, TARGET_IDS, _where(case))
+        if number == 0 and not np.array_equal(_ids(result.get("again"), expected.shape, TARGET_IDS, _where(case)), found):
+            raise CheckFailed(f"two calls on the same sources gave different ids ({_where(case)})",
+                              expected="the same ids each time: greedy decoding takes the most probable id",
+                              found="different ids: the ids are sampled (tf.random.categorical?) instead of "
+                              "taken by argmax", hint=GREEDY_HINT)
+        runs.append((model, case, expected, found))
+    for number, (model, case, expected, found) in enumerate(runs):
+        if np.array_equal(found, expected):
+            continue
+        where = _where(case)
+        row = int(np.argwhere(found != expected)[0][0])
+        shown_rows = {"expected": f"row {row} = {expected[row].tolist()}", "found": f"row {row} = {found[row].tolist()}"}
+        mistake = _mistake(runs, number)
+        if mistake:
+            raise CheckFailed(f"{mistake} ({where})", **shown_rows, hint=GREEDY_HINT)
+        unfed = _unfed_step(model, case, found)
+        if unfed is not None:
+            row, step, best = unfed
+            raise CheckFailed(
+                f"your ids are not the model's own greedy choices ({where}): at row {row}, step {step}, given the "
+                f"encoder's final state and the ids you wrote before it, the most probable id is {best}, but you "
+                f"wrote {found[row, step]}. Each step's input must be the id written at the step before: the "
+                "targets (teacher forcing) are for training only, and sampling is not greedy",
+                expected=f"row {row} = {expected[row].tolist()}", found=f"row {row} = {found[row].tolist()}",
+                hint=GREEDY_HINT)
+        raise CheckFailed(f"the ids differ from greedy decoding after the end token ({where})", **shown_rows,
+                          hint=GREEDY_HINT)
+    sizes = ", ".join(f"{len(case['sources'])}x{case['max_length']}" for case in inputs["cases"])
+    return (f"the ids equal greedy decoding by a drawn LSTM encoder-decoder (its final [h, c] handed to the "
+            f"decoder, each argmax fed back, the state carried, padding after the end token), for batches of "
+            f"{sizes} ids, one decoder with attention; the same ids on a second call")
