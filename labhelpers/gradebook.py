@@ -31,7 +31,6 @@ import hashlib
 import hmac
 import logging
 import os
-import re
 import secrets
 import shutil
 import stat
@@ -45,6 +44,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from labhelpers import grading, sandbox
+from labhelpers.exercises import LABS
 from labhelpers.grading import FAILED, NOT_TRIED, PASSED
 from labhelpers.submissions import (EMPTY, INVALID, LINKED, LabSpec, assemble, find_submissions, identify,
                                     lab_notes, load_labs, read_notebook)
@@ -366,10 +366,16 @@ def grade_folder(folder: Path, solutions: Path, settings: Settings | None = None
     return sorted(rows, key=lambda r: (r.student, r.notebook))
 
 
+def _registry_position(label: str) -> tuple:
+    """Where an exercise label ("3.6a sampling_step") stands in the labs' own order (exercises.py)."""
+    order = [exercise for _, names in LABS.values() for exercise in names]
+    exercise = label.split()[0]
+    return (order.index(exercise), "") if exercise in order else (len(order), label)
+
+
 def write_csv(rows: list[Row], path: Path) -> None:
     """One line per student and notebook; one column per exercise of every lab seen."""
-    exercises = sorted({label for row in rows for label in row.results},
-                       key=lambda label: [int(p) if p.isdigit() else p for p in re.split(r"(\d+)", label)])
+    exercises = sorted({label for row in rows for label in row.results}, key=_registry_position)
     header = ["student", "notebook", "lab", "status", "score", "passed", "exercises", *exercises, "notes", "seconds"]
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

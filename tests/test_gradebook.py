@@ -260,6 +260,15 @@ def test_reports_list_every_exercise(tmp_path):
     assert "total \\| wrong" in summary and "1 of 2 exercises pass" in summary and "a note" in summary
 
 
+def test_csv_columns_follow_the_labs_order(tmp_path):
+    results = {label: gradebook.Result(PASSED, "ok") for label in
+               ("3.6 generate_text", "1.5b one_hot", "3.6a sampling_step", "1.5a build_vocabulary", "1.2 rnn_step")}
+    gradebook.write_csv([gradebook.Row("ann", "a.ipynb", "03_music", GRADED, results)], tmp_path / "g.csv")
+    header = next(csv.reader((tmp_path / "g.csv").open()))
+    assert [h for h in header if h[0].isdigit()] == ["1.2 rnn_step", "1.5a build_vocabulary", "1.5b one_hot",
+                                                       "3.6a sampling_step", "3.6 generate_text"]
+
+
 # ---------------------------------------------------------------- 30 crafted submissions
 
 R = {"7.1 double": PASSED, "7.2 Counter": PASSED}
