@@ -12,6 +12,12 @@ package sets TF_CPP_MIN_LOG_LEVEL to 2 unless it is set, and arranges that Tenso
 (and, without a driver, its device discovery) sends file descriptor 2 to a buffer, then writes back
 every line but those: absl's INFO lines (unless TF_CPP_MIN_LOG_LEVEL is 0) and, only where no NVIDIA
 driver is installed, the cuInit error. Other warnings and errors, and Python's output, are kept.
+
+oneDNN also logs, once per process and as an error, that it "supports DT_INT32 only on platforms
+with AVX-512" and falls back to Eigen: a notice about the first integer or boolean op it meets (the
+masks of Labs 04 and 05, the ids of Lab 03), printed even on CPUs whose flags list AVX-512. Where no
+NVIDIA driver is installed, the start runs one small int32 transpose so that the notice comes there,
+where it is dropped, rather than in the middle of a lab.
 """
 
 import importlib.abc
@@ -30,6 +36,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 EARLY_INFO = re.compile(r"WARNING: All log messages before absl::InitializeLog\(\) is called are written to STDERR$"
                         r"|I\d{4} \d\d:\d\d:\d+\.\d+ +\d+ [\w.-]+:\d+\] ")
 NO_GPU_ERROR = re.compile(r"E\d{4} \d\d:\d\d:\d+\.\d+ +\d+ cuda_platform\.cc:\d+\] failed call to cuInit: ")
+NO_AVX512_NOTICE = re.compile(r"E\d{4} \d\d:\d\d:\d+\.\d+ +\d+ util\.cc:\d+\] oneDNN supports DT_\w+ only on platforms "
+                              r"with AVX-512\. Falling back to the default Eigen-based implementation if present\.$")
 
 
 def _info_hidden() -> bool:
@@ -42,7 +50,8 @@ def _no_nvidia_driver() -> bool:
 
 
 def _noise(line: str) -> bool:
-    return bool((_info_hidden() and EARLY_INFO.match(line)) or (_no_nvidia_driver() and NO_GPU_ERROR.match(line)))
+    return bool((_info_hidden() and EARLY_INFO.match(line)) or (_no_nvidia_driver() and NO_GPU_ERROR.match(line))
+                or NO_AVX512_NOTICE.match(line))
 
 
 @contextmanager
@@ -79,6 +88,7 @@ class _QuietLoader(importlib.abc.Loader):
             self.loader.exec_module(module)
             if _no_nvidia_driver():
                 module.config.list_physical_devices()  # where cuInit fails; memory settings stay possible
+                module.function(module.transpose)(module.zeros((2, 2), module.int32))  # oneDNN's notice
 
     def __getattr__(self, name):
         return getattr(self.loader, name)

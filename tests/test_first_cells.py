@@ -2,6 +2,8 @@
 
 import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import nbformat
@@ -82,3 +84,24 @@ def test_the_cuinit_error_is_dropped_only_where_no_nvidia_driver_is_installed(mo
     line = "E0000 00:00:1795981842.909943    6049 cuda_platform.cc:52] failed call to cuInit: INTERNAL: CUDA error\n"
     assert labhelpers._noise(line) is not driver
     assert not labhelpers._noise("E0000 00:00:1795981842.909943    6049 other.cc:52] failed call to cuInit: x\n")
+
+
+def test_onednn_fallback_notice_is_dropped_and_other_errors_kept():
+    import labhelpers
+
+    notice = ("E0000 00:00:1795994855.007180   14413 util.cc:131] oneDNN supports DT_BOOL only on platforms with "
+              "AVX-512. Falling back to the default Eigen-based implementation if present.\n")
+    assert labhelpers._noise(notice)
+    assert not labhelpers._noise("E0000 00:00:1795994855.007180   14413 util.cc:131] oneDNN failed to run op\n")
+
+
+@pytest.mark.skipif(os.path.exists("/proc/driver/nvidia"), reason="the notice is met at start only without a driver")
+def test_masked_lstm_and_integer_ops_write_nothing_to_stderr_after_the_start():
+    """The notice oneDNN prints at the first integer or boolean op (Labs 03 to 05) comes, dropped, at start."""
+    code = ("import labhelpers, keras, numpy as np, tensorflow as tf\n"
+            "model = keras.Sequential([keras.layers.Embedding(10, 4, mask_zero=True), keras.layers.LSTM(4)])\n"
+            "model.predict(np.array([[1, 2, 0]]), verbose=0)\n"
+            "tf.function(tf.transpose)(tf.zeros((2, 3), tf.int32))\n")
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300,
+                         env={k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"})
+    assert run.returncode == 0 and run.stderr == "", run.stderr
