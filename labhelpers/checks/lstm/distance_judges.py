@@ -8,10 +8,10 @@ Keras' SimpleRNN states, and their sum is compared with the gradient Keras' Simp
 
 from __future__ import annotations
 
-import keras
 import numpy as np
 
-from labhelpers.checks.lstm.judges import _backward, _close, _worst, checked_states
+from labhelpers.checks.lstm.judges import (_backward, _close, _worst, checked_states, keras_simple_rnn,
+                                          last_output_gradients)
 from labhelpers.grading import CheckFailed, found_as_array
 
 HINT = ("unroll from h_0 = 0 with L = sum(y_T); the term of step k is the gradient that W_hh receives "
@@ -19,32 +19,36 @@ HINT = ("unroll from h_0 = 0 with L = sum(y_T); the term of step k is the gradie
         "h_{k-1}^T. Entry d is the term of step k = T - d, so entry 0 is the last step's.")
 
 
+def _previous(states):
+    """h_0 = 0, h_1, ..., h_{T-1}: the state each step multiplies by W_hh."""
+    return np.concatenate([np.zeros_like(states[:1]), states[:-1]])
+
+
+def _by_distance(backward, forward):
+    """Entry d: the batch sum of outer products backward_k forward_k^T of step k = T - d."""
+    return np.einsum("tbi,tbj->tij", backward, forward)[::-1]
+
+
 def _terms(states, grads):
     """Entry d: the term of dL/dW_hh of step k = T - d, from the states h_1..h_T and g_k = dL/dh_k."""
-    previous = np.concatenate([np.zeros_like(states[:1]), states[:-1]])
-    return np.einsum("tbi,tbj->tij", grads * (1 - states ** 2), previous)[::-1]
+    return _by_distance(grads * (1 - states ** 2), _previous(states))
 
 
 def _keras_weight_gradient(case):
     """dL/dW_hh, L = sum(y_T), from keras.layers.SimpleRNN with the drawn weights (float64)."""
     import tensorflow as tf
 
-    units = case["W_hh"].shape[0]
-    layer = keras.layers.SimpleRNN(units, dtype="float64")
-    layer.build(case["x"].shape)
-    layer.set_weights([case["W_xh"].T, case["W_hh"].T, case["b"]])
+    layer = keras_simple_rnn(case)
     with tf.GradientTape() as tape:
         loss = tf.reduce_sum(layer(case["x"].astype("float64")) @ case["W_hy"].T.astype("float64"))
     return tape.gradient(loss, layer.cell.recurrent_kernel).numpy().T
 
 
-def _mistakes(states, W_hh, from_y, expected):
-    """What the classic wrong answers return, by name."""
+def _mistakes(states, W_hh, from_y, grads, expected):
+    """What the classic wrong answers return, by name (grads: the right dL/dh_k)."""
     T = len(states)
     none = [0 * from_y] * (T - 1)
-    grads = _backward(states, W_hh, [*none, from_y])
     zero = np.zeros_like(expected[:1])
-    previous = np.concatenate([np.zeros_like(states[:1]), states[:-1]])
     return {
         "the entries are in reverse order: entry d must be the term of distance d = T - k (entry 0 is the "
         "last step's), not the term of step d + 1": expected[::-1],
@@ -62,9 +66,8 @@ def _mistakes(states, W_hh, from_y, expected):
         "each term is transposed: entry [i, j] belongs to W_hh[i, j], which carries h_{k-1}[j] into unit i "
         "of h_k": np.swapaxes(expected, 1, 2),
         "each term pairs the gradient with the new state h_k; the weight multiplies the previous state h_{k-1}":
-            np.einsum("tbi,tbj->tij", grads * (1 - states ** 2), states)[::-1],
-        "the derivative of tanh, 1 - h_k^2, is missing from each term":
-            np.einsum("tbi,tbj->tij", grads, previous)[::-1],
+            _by_distance(grads * (1 - states ** 2), states),
+        "the derivative of tanh, 1 - h_k^2, is missing from each term": _by_distance(grads, _previous(states)),
         "the loss uses every output y_1..y_T; here L is the sum of the last output y_T only":
             _terms(states, _backward(states, W_hh, [from_y] * T)),
         "the loss is the sum of the last state h_T; here L is the sum of the last output y_T = W_hy h_T":
@@ -108,13 +111,12 @@ def weight_gradient_by_distance(inputs, data):
         states = checked_states(case, result)
         found = _found(case, result)
         batch, T, _ = case["x"].shape
-        W_hh = case["W_hh"].astype("float64")
-        from_y = np.ones((batch, case["W_hy"].shape[0])) @ case["W_hy"].astype("float64")
-        expected = _terms(states, _backward(states, W_hh, [0 * from_y] * (T - 1) + [from_y]))
+        W_hh, from_y, grads = last_output_gradients(case, states)
+        expected = _terms(states, grads)
         total = _keras_weight_gradient(case)
         if _close(found, expected, 1e-3) and _close(found.sum(0), total, 1e-3):
             continue
-        named = next((name for name, wrong in _mistakes(states, W_hh, from_y, expected).items()
+        named = next((name for name, wrong in _mistakes(states, W_hh, from_y, grads, expected).items()
                       if _close(found, wrong, 1e-3)), None)
         if named:
             raise CheckFailed(named, expected="entry d = the term of dL/dW_hh of step k = T - d, L = sum(y_T)",

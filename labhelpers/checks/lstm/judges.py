@@ -61,12 +61,17 @@ def draw_bptt(rng):
     return {"cases": cases}
 
 
-def _keras_states(case):
-    """h_1..h_T, shape (T, batch, units), from keras.layers.SimpleRNN with the drawn weights."""
-    units = case["W_hh"].shape[0]
-    layer = keras.layers.SimpleRNN(units, return_sequences=True, dtype="float64")
+def keras_simple_rnn(case, **options):
+    """keras.layers.SimpleRNN in float64, built for the case's inputs, holding its drawn W_xh, W_hh and b."""
+    layer = keras.layers.SimpleRNN(case["W_hh"].shape[0], dtype="float64", **options)
     layer.build(case["x"].shape)
     layer.set_weights([case["W_xh"].T, case["W_hh"].T, case["b"]])
+    return layer
+
+
+def _keras_states(case):
+    """h_1..h_T, shape (T, batch, units), from keras.layers.SimpleRNN with the drawn weights."""
+    layer = keras_simple_rnn(case, return_sequences=True)
     return np.swapaxes(keras.ops.convert_to_numpy(layer(case["x"].astype("float64"))), 0, 1)
 
 
@@ -83,6 +88,13 @@ def _backward(states, W_hh, injected):
         grads.append(grad)
         upstream = _sent_back(grad, states[t], W_hh)
     return np.stack(grads[::-1])
+
+
+def last_output_gradients(case, states):
+    """For L = sum(y_T): W_hh in float64, dL/dh_T = W_hy^T 1 (one row per example), and dL/dh_t for t = 1..T."""
+    W_hh = case["W_hh"].astype("float64")
+    from_y = np.ones((len(case["x"]), case["W_hy"].shape[0])) @ case["W_hy"].astype("float64")
+    return W_hh, from_y, _backward(states, W_hh, [0 * from_y] * (len(states) - 1) + [from_y])
 
 
 def _first_break(found, states, W_hh, from_y):
@@ -180,12 +192,10 @@ def bptt(inputs, data):
         states = checked_states(case, result)
         found = _bptt_result(case, result)
         batch, T, _ = case["x"].shape
-        W_hh = case["W_hh"].astype("float64")
-        from_y = np.ones((batch, case["W_hy"].shape[0])) @ case["W_hy"].astype("float64")
+        W_hh, from_y, expected = last_output_gradients(case, states)
         wrong = _first_break(found, states, W_hh, from_y)
         if wrong is None:
             continue
-        expected = _backward(states, W_hh, [0 * from_y] * (T - 1) + [from_y])
         variants = _bptt_variants(states, W_hh, from_y, expected)
         named = next((name for name, values in variants.items() if _close(found, values, 1e-3)), None)
         named = named or _bptt_scaled(found, expected, batch, case["W_hy"].shape[0])
