@@ -242,7 +242,10 @@ def error_record(error: BaseException) -> dict:
 
 
 def describe_error(record: dict, hints: dict[str, str] | None = None) -> CheckFailed:
-    """The CheckFailed for an exception the learner's code raised (an `error_record`)."""
+    """The CheckFailed for an exception the learner's code raised (an `error_record`).
+
+    The hint is the first of the exercise's `hints`, then of the common mistakes, whose key is in the message.
+    """
     where = f" {record['where']}" if record.get("where") else ""
     if record.get("stub"):
         return NotAttempted(
@@ -251,8 +254,8 @@ def describe_error(record: dict, hints: dict[str, str] | None = None) -> CheckFa
             "that cell, then run this check again.",
         )
     message = shorten(record.get("message", ""))
-    known = {**_KNOWN_MISTAKES, **(hints or {})}
-    hint = next((h for key, h in known.items() if key in message), None)
+    known = [*(hints or {}).items(), *_KNOWN_MISTAKES.items()]
+    hint = next((h for key, h in known if key in message), None)
     return CheckFailed(
         f"your code{where} raised {record.get('type', 'an error')}: {message}",
         hint=hint or "run your cell on a small input by hand to reproduce the error, fix it, "

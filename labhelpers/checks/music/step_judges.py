@@ -20,7 +20,8 @@ STEP_SIZES = (23, 6, 9, 4, 7)  # vocab, embedding, units, batch, prefix length
 HINT = ("embed char_ids (shape (batch,), no time axis), take one step of the LSTM's cell from `state` "
         "(`lstm.cell(inputs, states)` returns the output h and the new [h, c]), apply the Dense layer to h, "
         "and return (logits, new state).")
-# Hints for errors a wrong step raises, ahead of the general ones (a shape mismatch is not a `*` for `@` here).
+# Hints for errors a wrong step raises; describe_error puts them ahead of the general ones (a shape mismatch
+# is not a `*` for `@` here).
 STEP_HINTS = {
     "Exception encountered when calling LSTMCell": "lstm.cell takes inputs of shape (batch, embedding_dim) and the "
     "states [h, c]: embed char_ids as they are, without adding a time axis.",
@@ -62,19 +63,11 @@ class Reference:
         return keras.ops.convert_to_numpy(self.dense(np.asarray(h, "float32"))).astype("float64")
 
 
-def _error(record: dict) -> CheckFailed:
-    """The CheckFailed for an error the step raised, with this exercise's hint where one fits."""
-    failure = describe_error(record, STEP_HINTS)
-    message = str(record.get("message", ""))
-    failure.hint = next((hint for key, hint in STEP_HINTS.items() if key in message), failure.hint)
-    return failure
-
-
 def _outcome(data, key):
     """data[key]: what one call returned, or a CheckFailed for the error it raised or a forged record."""
     found = data.get(key) if isinstance(data, dict) else None
     if isinstance(found, dict) and isinstance(found.get("error"), dict):
-        raise _error(found["error"])
+        raise describe_error(found["error"], STEP_HINTS)
     if not (isinstance(found, dict) and "returned" in found):
         raise CheckFailed("the check did not get a result of your sampling_step", expected="one result per call",
                           found=shown(found), hint="run your answer's cell, then the check cell as it is.")
