@@ -65,12 +65,6 @@ def section_of(notebook, index: int) -> str:
     return "top of the notebook"
 
 
-def one_line(text: str, limit: int | None = None) -> str:
-    """text on one line, cut at `limit` characters if given."""
-    line = " ".join(text.split())
-    return line if limit is None or len(line) <= limit else line[: limit - 3] + "..."
-
-
 def run(path: Path, progress: Path, timeout: float = 900) -> Stop | None:
     """Run one notebook with results going to `progress`; where it stopped, or None."""
     from nbclient.exceptions import CellTimeoutError, DeadKernelError
@@ -78,13 +72,13 @@ def run(path: Path, progress: Path, timeout: float = 900) -> Stop | None:
     notebook = nbformat.read(path, as_version=4)
     env = {**os.environ, "LAB_QUICK": "1", "SEQLAB_PROGRESS": str(progress)}
     stop = lambda index, reason: Stop(index, section_of(notebook, index), reason,  # noqa: E731
-                                      one_line(notebook.cells[index].source.strip().split("\n")[0], 60))
+                                      grading.shorten(notebook.cells[index].source.strip().split("\n")[0], 60))
     done = -1  # the last cell run to its end
     try:
         for done, cell in executed_cells(notebook, env, path.parent, timeout):
             error = next((o for o in cell.outputs if o.output_type == "error"), None)
             if error is not None and error.ename not in CHECK_ERRORS:
-                return stop(done, one_line(f"{error.ename}: {error.evalue}", 200))
+                return stop(done, grading.shorten(f"{error.ename}: {error.evalue}", 200))
     except (CellTimeoutError, DeadKernelError) as error:
         running = next(i for i in range(done + 1, len(notebook.cells)) if notebook.cells[i].cell_type == "code")
         why = "the kernel died (out of memory?)" if isinstance(error, DeadKernelError) else \
@@ -110,7 +104,7 @@ def exercise_rows(path: Path, lab: str, results: dict, stop: Stop | None) -> lis
             status, message = NOT_REACHED, ""
         else:
             status, message = grading.NOT_TRIED, "its check did not run"
-        rows.append((f"{exercise} {name}", status, one_line(message)))
+        rows.append((f"{exercise} {name}", status, grading.shorten(message, 500)))  # as progress records keep it
     return rows
 
 
