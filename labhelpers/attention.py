@@ -7,8 +7,8 @@ seed: no download. `length_batches` feeds it to Keras in batches of similar leng
 
 The pictures: accuracy against input length, attention heatmaps. The timer: `milliseconds`.
 
-The checks of exercises 5.2 to 5.5 live in `labhelpers.checks.attention`; they are
-re-exported here so that the notebook calls `attention.check_...`.
+The checks of exercises 5.2 to 5.5 live in `labhelpers.probes.attention` (probes) and
+`labhelpers.judges.attention` (judges); they are re-exported here so that the notebook calls `attention.check_...`.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from labhelpers.checks.attention import (  # noqa: F401 (the notebook calls attention.check_...)
+from labhelpers.probes.attention import (  # noqa: F401 (the notebook calls attention.check_...)
     check_greedy_decode,
     check_luong_attention,
     check_make_decoder_inputs,

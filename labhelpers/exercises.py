@@ -46,7 +46,7 @@ LABS: dict[str, tuple[str, dict[str, str]]] = {
 }
 
 
-# The learner module of each lab (labhelpers/<module>.py) and its checks (labhelpers/checks/<module>/).
+# The learner module of each lab (labhelpers/<module>.py) , its probes (labhelpers/probes/<module>.py) and judges (labhelpers/judges/<module>/).
 MODULES = {"01": "rnn", "02": "lstm", "03": "music", "04": "sentiment", "05": "attention"}
 
 

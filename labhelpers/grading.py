@@ -1,27 +1,33 @@
-"""The check framework: every exercise is checked by a probe and a judge.
+"""The check framework: every exercise is checked by a probe and a judge, kept in two places.
 
-A lab's checks module declares each exercise with three plain functions:
+What may run in a learner's kernel declares each exercise with its probe (labhelpers/probes/<lab>.py):
 
     lab = Lab("01")
 
-    def draw(rng):                      # the inputs: plain data drawn from a NumPy Generator
-        return {"x": rng.normal(size=(3, 4))}
-
     def probe(answer, inputs):          # runs the learner's code on the inputs, returns plain data
         return {"y": answer(inputs["x"])}
+
+    check_answer = lab.exercise("1.2", probe=probe)
+
+What decides registers, for the same exercise, how its inputs are drawn and how its data is judged
+(labhelpers/judges/<lab>/, the lab's `judges` package):
+
+    def draw(rng):                      # the inputs: plain data drawn from a NumPy Generator
+        return {"x": rng.normal(size=(3, 4))}
 
     def judge(inputs, data):            # decides from the data alone; raises CheckFailed
         ...
         return "matches ..."            # what was verified, for the PASS line
 
-    check_answer = lab.exercise("1.2", draw=draw, probe=probe, judge=judge)
+    judging("1.2", draw=draw, judge=judge)
 
 `check_answer(answer)` is what a notebook calls. In a learner's notebook the probe and the judge
-both run in the kernel: one PASS line, or one CheckFailed (expected, found, hint), recorded in the
-progress file. Under `python -m labhelpers grade` the kernel runs only the probe, on inputs the
-grader drew from a seed the kernel never sees, and hands back its data as a file in the sandbox's
-scratch folder (`SEQLAB_PROBE_DIR`); the grader's own process judges it. The probe's data is
-all a judge trusts, and a judge passes only what the learner's code computed on those inputs.
+both run in the kernel (the judges package is imported on the first check): one PASS line, or one
+CheckFailed (expected, found, hint), recorded in the progress file. Under `python -m labhelpers grade`
+the kernel runs only the probe, on inputs the grader drew from a seed the kernel never sees, and hands
+back its data as a file in the sandbox (`SEQLAB_PROBE_DIR`); the grader's own process judges it. The
+sandbox hides the judges package, so nothing in the kernel can import, walk to or read a judge, a
+reference or a mistake simulator: a probe module never imports one.
 
 Probe data travels as `pack`/`unpack` archives (JSON plus NumPy arrays, never pickle), in both
 modes, so a judge sees the same data in a notebook and in the grader. Results travel as `Result`
@@ -45,6 +51,7 @@ from typing import Callable
 
 import numpy as np
 
+from labhelpers import delegation
 from labhelpers import exercises as registry
 
 LABS: dict[str, "Lab"] = {}
@@ -263,6 +270,15 @@ def describe_error(record: dict, hints: dict[str, str] | None = None) -> CheckFa
     )
 
 
+def _delegation_failure(exercise: "Exercise", called: list[str]) -> CheckFailed:
+    names = ", ".join(f"`{path.replace('tensorflow.', 'tf.')}`" for path in called)
+    return CheckFailed(f"{exercise.name} is to be written by hand, but your code called {names}",
+                       expected="the computation written out with tensor operations",
+                       found=f"a call of {names} (under whatever name it was reached)",
+                       hint="write the steps yourself; the library function is a good way to test your "
+                       "answer afterwards, in a cell of its own.")
+
+
 class LearnerError(Exception):
     """Raised by `attempt` inside a probe: the learner's code failed; carries its error record."""
 
@@ -338,16 +354,39 @@ def learner_seed(exercise_id: str) -> int:
 
 
 @dataclass
+class Judge:
+    """What decides one exercise: how its inputs are drawn and how its probe's data is judged."""
+
+    draw: Callable[[np.random.Generator], dict]
+    decide: Callable[[dict, dict], str]
+    hints: dict[str, str] = field(default_factory=dict)
+
+
+JUDGES: dict[str, Judge] = {}  # by exercise id; filled by importing a lab's judges package
+
+
+def judging(exercise_id: str, *, draw, judge, hints=None) -> None:
+    """Register the judge of an exercise (called by a lab's judges package, never by a probe module)."""
+    JUDGES[exercise_id] = Judge(draw, judge, dict(hints or {}))
+
+
+@dataclass
 class Exercise:
-    """One exercise: how to draw its inputs, probe the learner's answer, and judge the data."""
+    """One exercise as a kernel sees it: its probe, and where its judge is found when judging here."""
 
     lab: "Lab"
     id: str
     name: str
-    draw: Callable[[np.random.Generator], dict]
     probe: Callable[..., dict]
-    judge: Callable[[dict, dict], str]
-    hints: dict[str, str] = field(default_factory=dict)
+    own_work: tuple[str, ...] = ()  # library functions that compute what the learner must write by hand
+
+    def judging(self) -> Judge:
+        """This exercise's judge, imported from the lab's judges package on first use."""
+        if self.id not in JUDGES:
+            import importlib
+
+            importlib.import_module(self.lab.judges)
+        return JUDGES[self.id]
 
     @property
     def label(self) -> str:
@@ -355,13 +394,16 @@ class Exercise:
 
     def inputs(self, seed: int) -> dict:
         """The plain inputs for one run of the probe, drawn from `seed`."""
-        return unpack(pack(self.draw(np.random.default_rng(seed))))
+        return unpack(pack(self.judging().draw(np.random.default_rng(seed))))
 
     def collect(self, answers: tuple, inputs: dict) -> bytes:
         """Run the probe on the learner's answers: its data, or the learner's error, packed."""
         __tracebackhide__ = True  # noqa: F841
         try:
-            data = self.probe(*answers, inputs)
+            with delegation.watch(self.own_work, _is_learner_frame) as delegated:
+                data = self.probe(*answers, inputs)
+            if delegated and isinstance(data, dict):
+                data["__delegated__"] = sorted(delegated)
         except LearnerError as error:
             data = {"__error__": error.record}
         except Exception as error:  # the learner's code raised while the probe called it
@@ -387,9 +429,12 @@ class Exercise:
         try:
             data = unpack(packed)
             error = errors_in(data)
+            judge = self.judging()
             if error:
-                raise describe_error(error, self.hints)
-            return str(self.judge(inputs, data)), None
+                raise describe_error(error, judge.hints)
+            if isinstance(data, dict) and data.get("__delegated__"):
+                raise _delegation_failure(self, data["__delegated__"])
+            return str(judge.decide(inputs, data)), None
         except CheckFailed as failed:
             failure = failed
         except Exception as error:  # data the judge could not read: report it, never crash
@@ -426,24 +471,33 @@ class Exercise:
 
 @dataclass
 class Lab:
-    """A lab's exercises; their numbers and names come from `labhelpers.exercises`."""
+    """A lab's exercises; their numbers and names come from `labhelpers.exercises`.
+
+    `judges` names the package that registers the lab's judges (default `labhelpers.judges.<module>`).
+    """
 
     number: str
     title: str | None = None
+    judges: str | None = None
     exercises: dict[str, Exercise] = field(default_factory=dict)
 
     def __post_init__(self):
         if self.title is None:
             self.title = registry.LABS[self.number][0]
+        if self.judges is None:
+            self.judges = f"labhelpers.judges.{registry.MODULES[self.number]}"
         LABS[self.number] = self
 
-    def exercise(self, exercise_id: str, *, draw, probe, judge, name: str | None = None, hints=None):
-        """Declare an exercise; returns the check function its notebook calls."""
+    def exercise(self, exercise_id: str, *, probe, name: str | None = None, own_work=()):
+        """Declare an exercise by its probe; returns the check function its notebook calls.
+
+        `own_work`: dotted paths of library functions that compute what the exercise asks the learner
+        to write; the learner's code calling one of them fails the exercise (delegation.py)."""
         declared = registry.LABS.get(self.number, ("", {}))[1]
         name = name or declared.get(exercise_id)
         if name is None:
             raise KeyError(f"exercise {exercise_id} is not in labhelpers/exercises.py for lab {self.number}")
-        exercise = Exercise(self, exercise_id, name, draw, probe, judge, dict(hints or {}))
+        exercise = Exercise(self, exercise_id, name, probe, tuple(own_work))
         self.exercises[exercise_id] = exercise
 
         def check(*answers):
@@ -457,11 +511,11 @@ class Lab:
 
 
 def find_exercise(exercise_id: str) -> Exercise:
-    """A declared exercise by its number, importing its lab's checks if needed."""
+    """A declared exercise by its number, importing its lab's probes if needed."""
     import importlib
 
     lab = registry.lab_of(exercise_id)
-    importlib.import_module(f"labhelpers.checks.{registry.MODULES[lab]}")
+    importlib.import_module(f"labhelpers.probes.{registry.MODULES[lab]}")
     return LABS[lab].exercises[exercise_id]
 
 

@@ -1,8 +1,8 @@
 """Lab 02: backpropagation through time, vanishing and exploding gradients, and an LSTM.
 
 The lab's data (the adding problem) and pictures (the LSTM cell diagram, gate traces); the
-checks live in labhelpers.checks.lstm. Math convention, as in the notebook: weight matrices
-are written as in the formulas (column vectors, `W x`), while code keeps the batch in rows,
+checks live in labhelpers/probes/lstm.py and labhelpers/judges/lstm/. Math convention, as in the
+notebook: weight matrices are written as in the formulas (column vectors, `W x`), while code keeps the batch in rows,
 `x @ W^T`. An LSTM's four row blocks of `W_xh`, `W_hh` and `b` are in Keras' order: the input
 gate i, the forget gate f, the candidate c~ and the output gate o.
 """
@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from labhelpers.checks.lstm import (  # noqa: F401
+from labhelpers.probes.lstm import (  # noqa: F401
     check_clip_gradients, check_hidden_state_gradients, check_my_lstm_cell, check_weight_gradient_by_distance)
 
 ADDING_BASELINE_MSE = 1 / 6  # always answering 1, the mean of a sum of two U(0, 1) values

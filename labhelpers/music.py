@@ -1,7 +1,7 @@
 """Lab 03, music generation: the Irish tunes, training and fast sampling.
 
 Media (validity, audio, piano rolls) live in labhelpers/tunes.py; the exercise checks in
-labhelpers/checks/music/.
+labhelpers/probes/music.py and labhelpers/judges/music/.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import regex
 import tensorflow as tf
 
 from labhelpers import mitdl
-from labhelpers.checks.music import (  # noqa: F401 (the notebook calls music.check_...)
+from labhelpers.probes.music import (  # noqa: F401 (the notebook calls music.check_...)
     check_build_model,
     check_compute_loss,
     check_generate_text,

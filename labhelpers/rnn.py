@@ -1,13 +1,14 @@
 """Lab 01, RNN from scratch: its corpus, its tokenizer, its pictures, and the checks its notebook calls.
 
-The checks themselves (probes and judges) live in labhelpers/checks/rnn/.
+The checks themselves live in labhelpers/probes/rnn.py (what runs with your code) and
+labhelpers/judges/rnn/ (what decides).
 """
 
 from __future__ import annotations
 
 import re
 
-from labhelpers.checks.rnn import (  # noqa: F401 (the notebook calls rnn.check_...)
+from labhelpers.probes.rnn import (  # noqa: F401 (the notebook calls rnn.check_...)
     check_build_vocabulary,
     check_my_rnn_cell,
     check_next_word_model,

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from labhelpers.checks.sentiment import (  # noqa: F401 (the checks the notebook calls)
+from labhelpers.probes.sentiment import (  # noqa: F401 (the checks the notebook calls)
     check_build_bidirectional_classifier, check_build_lstm_classifier, check_evaluate_predictions,
     check_log_count_ratios, check_make_vectorizer, check_train_with_early_stopping)
 from labhelpers.grading import format_table

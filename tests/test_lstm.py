@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from labhelpers import lstm
-from labhelpers.checks.lstm import distance_judges, judges
+from labhelpers.judges.lstm import distance_judges, judges
 from labhelpers.grading import CheckFailed, NotAttempted, pack
 from mutations.lstm import LSTMCell, clip_by_hand, gradients_by_tape, terms_by_formula
 from right_answers import RightRNNCell
@@ -178,7 +178,7 @@ def test_forged_clip_data_without_library_flag_still_needs_right_values():
     inputs = judges.draw_clip(np.random.default_rng(0))
     forged = {"cases": [{"kind": "list", "entries": [None if g is None else {"kind": "ndarray", "value": g}
                                                      for g in case["gradients"]]} for case in inputs["cases"]],
-              "in_graph": {"kind": "list", "entries": []}, "library_calls": []}
+              "in_graph": {"kind": "list", "entries": []}}
     _, failure = _verdict("2.2", inputs, forged)
     assert failure is not None and "unchanged" in str(failure)
 

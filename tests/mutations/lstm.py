@@ -212,6 +212,20 @@ def clip_with_library(gradients, max_norm):
     return [None if g is None else next(clipped) for g in gradients]
 
 
+def clip_with_compat_alias(gradients, max_norm):
+    from tensorflow.compat.v1 import clip_by_global_norm as shortcut
+
+    present = [g for g in gradients if g is not None]
+    clipped = iter(shortcut(present, max_norm)[0])
+    return [None if g is None else next(clipped) for g in gradients]
+
+
+def clip_with_getattr(gradients, max_norm):
+    present = [g for g in gradients if g is not None]
+    clipped = iter(getattr(tf, "clip_" + "by_global_norm")(present, max_norm)[0])
+    return [None if g is None else next(clipped) for g in gradients]
+
+
 def _clip(function):
     return lambda: (function,)
 
@@ -433,7 +447,11 @@ WRONG = [
         [g for g in gradients if g is not None])), r"single number"),
     Wrong("2.2", "NumPy inside (fails in tf.function)", _clip(clip_with_numpy), r"inside tf\.function"),
     Wrong("2.2", "Python if on a tensor (fails in tf.function)", _clip(clip_with_if), r"inside tf\.function"),
-    Wrong("2.2", "tf.clip_by_global_norm called", _clip(clip_with_library), r"calls tf\.clip_by_global_norm"),
+    Wrong("2.2", "tf.clip_by_global_norm called", _clip(clip_with_library), r"called `tf\.clip_by_global_norm`"),
+    Wrong("2.2", "tf.compat.v1.clip_by_global_norm under an alias", _clip(clip_with_compat_alias),
+          r"called `tf\.clip_by_global_norm`"),
+    Wrong("2.2", "clip_by_global_norm reached by a getattr string", _clip(clip_with_getattr),
+          r"called `tf\.clip_by_global_norm`"),
     Wrong("2.4", "the old gate order f, i, c~, o", _cell(OldGateOrder), r"order forget f, input i"),
     Wrong("2.4", "sigmoid and tanh swapped", _cell(SwappedActivations), r"sigmoid and tanh are swapped"),
     Wrong("2.4", "c_{t-1} dropped", _cell(ForgetsCellState), r"old cell state is dropped"),

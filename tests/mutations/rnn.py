@@ -42,6 +42,17 @@ def step_rows(x, h_prev, W_xh, W_hh, W_hy, b):
     return np.array([sum(row * h) for row in W_hy]), h
 
 
+def step_by_keras(x, h_prev, W_xh, W_hh, W_hy, b):
+    """The recurrence left to Keras' SimpleRNNCell, reached under an alias: right values, not the exercise."""
+    from keras.layers import SimpleRNNCell as Recurrence
+
+    cell = Recurrence(len(b))
+    cell.build((None, len(x)))
+    cell.set_weights([W_xh.T, W_hh.T, b])
+    h = np.asarray(cell(x[None].astype("float32"), [h_prev[None].astype("float32")])[0])[0]
+    return W_hy @ h, h
+
+
 def step_elementwise(x, h_prev, W_xh, W_hh, W_hy, b):
     h = np.tanh(W_hh * h_prev + W_xh * x + b)
     return W_hy * h, h
@@ -486,6 +497,7 @@ def model_wrong_cell(vocab_size, embedding_dim, rnn_units):
 
 WRONG = [
     Wrong("1.2", "elementwise * for the matrix products", args(step_elementwise), r"`\*` \(elementwise\)"),
+    Wrong("1.2", "Keras' SimpleRNNCell does the step", args(step_by_keras), r"called `keras\.layers\.SimpleRNNCell"),
     Wrong("1.2", "tanh missing", args(step_no_tanh), r"tanh is missing"),
     Wrong("1.2", "bias left out", args(step_no_bias), r"bias b is missing"),
     Wrong("1.2", "previous state ignored", args(step_ignores_state), r"previous state is ignored"),

@@ -12,7 +12,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from labhelpers.checks.rnn.probes import CELL_WEIGHTS, readout_cell
+from labhelpers.probes.rnn import CELL_WEIGHTS, readout_cell
 from labhelpers.grading import CheckFailed, describe_error, errors_in, found_as_array, shown
 
 ATOL = 1e-4

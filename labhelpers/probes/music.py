@@ -11,8 +11,20 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from labhelpers.checks.music.model_judges import reference_layers
-from labhelpers.grading import LearnerError, attempt, error_record, shorten
+from labhelpers.grading import Lab, LearnerError, attempt, error_record, shorten
+
+
+def reference_layers(weights: dict):
+    """Keras' Embedding, LSTM (return_sequences) and Dense, built with the given weights."""
+    vocab, embedding = np.shape(weights["embedding"][0])
+    units = np.shape(weights["lstm"][1])[0]
+    layers = (keras.layers.Embedding(vocab, embedding), keras.layers.LSTM(units, return_sequences=True),
+              keras.layers.Dense(vocab))
+    for layer, shape, name in zip(layers, [(None, None), (None, None, embedding), (None, None, units)],
+                                  ["embedding", "lstm", "dense"]):
+        layer.build(shape)
+        layer.set_weights([np.asarray(w, "float32") for w in weights[name]])
+    return layers
 
 
 def _outcome(function, *args):
@@ -236,3 +248,15 @@ def generate_text(generate_text, inputs):
     returned = [attempt(generate_text, ToyStep(inputs["table"]), run["start"], run["length"], run["temperature"],
                         char2idx, idx2char) for run in inputs["runs"]]
     return {"returned": returned, "kinds": [_kind(r) for r in returned]}
+
+
+# ---------------------------------------------------------------- the checks the notebook calls
+lab = Lab("03")
+
+check_vectorize_string = lab.exercise("3.1", probe=vectorize_string)
+check_get_batch = lab.exercise("3.2", probe=get_batch)
+check_build_model = lab.exercise("3.3", probe=build_model)
+check_compute_loss = lab.exercise("3.4", probe=compute_loss)
+check_train_step = lab.exercise("3.5", probe=train_step)
+check_sampling_step = lab.exercise("3.6a", probe=sampling_step)
+check_generate_text = lab.exercise("3.6", probe=generate_text)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from labhelpers.checks.sentiment.judges import close, described, max_diff, paired
+from labhelpers.judges.sentiment.judges import close, described, max_diff, paired
 from labhelpers.grading import CheckFailed, found_as_array, matching_mistake
 
 RATIO_SIZES = [(14, 9, 0.5, "int32"), (19, 12, 1.0, "int64")]  # (reviews, n-grams, alpha, labels' dtype)

@@ -10,7 +10,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from labhelpers.grading import LearnerError, attempt
+from labhelpers.grading import Lab, LearnerError, attempt
 
 CELL_WEIGHTS = ("W_xh", "W_hh", "b", "W_hy")
 
@@ -201,3 +201,16 @@ def next_word_model(build_next_word_model, inputs):
         return record
 
     return each_case(run, inputs)
+
+
+# ---------------------------------------------------------------- the checks the notebook calls
+lab = Lab("01")
+SIMPLE_RNN = ("keras.layers.SimpleRNNCell.call", "keras.layers.SimpleRNN.call")  # the recurrence, done for you
+
+check_rnn_step = lab.exercise("1.2", probe=rnn_step, own_work=SIMPLE_RNN)
+check_my_rnn_cell = lab.exercise("1.3", probe=my_rnn_cell, own_work=SIMPLE_RNN)
+check_unrolled_loss = lab.exercise("1.4", probe=unrolled_loss,
+                                   own_work=("keras.layers.RNN.call", "keras.layers.SimpleRNN.call"))
+check_build_vocabulary = lab.exercise("1.5a", probe=build_vocabulary)
+check_one_hot = lab.exercise("1.5b", probe=one_hot)
+check_next_word_model = lab.exercise("1.7", probe=next_word_model)

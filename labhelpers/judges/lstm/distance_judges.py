@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from labhelpers.checks.lstm.judges import (_backward, _close, _worst, checked_states, keras_simple_rnn,
+from labhelpers.judges.lstm.judges import (_backward, _close, _worst, checked_states, keras_simple_rnn,
                                           last_output_gradients)
 from labhelpers.grading import CheckFailed, found_as_array
 

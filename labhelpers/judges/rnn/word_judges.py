@@ -9,7 +9,7 @@ from __future__ import annotations
 import keras
 import numpy as np
 
-from labhelpers.checks.rnn.judges import (
+from labhelpers.judges.rnn.judges import (
     CELL_HINTS, case_records, close, max_diff, only_variant, raise_learner_error, random_weights)
 from labhelpers.grading import CheckFailed, found_as_array, shown
 

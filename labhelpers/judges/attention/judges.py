@@ -12,7 +12,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from labhelpers.checks.attention.probes import gradients
+from labhelpers.probes.attention import gradients
 from labhelpers.grading import CheckFailed, describe_error, found_as_array, matching_mistake, shown
 
 ATOL, RTOL = 1e-4, 1e-3

@@ -11,8 +11,9 @@ from __future__ import annotations
 import keras
 import numpy as np
 
-from labhelpers.checks.music.judges import first_difference, log_softmax
-from labhelpers.checks.music.model_judges import draw_weights, reference_layers
+from labhelpers.judges.music.judges import first_difference, log_softmax
+from labhelpers.judges.music.model_judges import draw_weights
+from labhelpers.probes.music import reference_layers
 from labhelpers.grading import CheckFailed, describe_error, found_as_array, matching_mistake, shorten, shown
 
 STEP_SIZES = (23, 6, 9, 4, 7)  # vocab, embedding, units, batch, prefix length

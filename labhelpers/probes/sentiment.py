@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from labhelpers.grading import LearnerError, attempt, plain
+from labhelpers.grading import Lab, LearnerError, attempt, plain
 
 
 def make_vectorizer(make_vectorizer, inputs):
@@ -105,3 +105,14 @@ def log_count_ratios(log_count_ratios, inputs):
 
     return {"returned": [plain(attempt(log_count_ratios, sparse.csr_matrix(case["counts"]), case["labels"],
                                        case["alpha"])) for case in inputs["cases"]]}
+
+
+# ---------------------------------------------------------------- the checks the notebook calls
+lab = Lab("04")
+
+check_make_vectorizer = lab.exercise("4.1", probe=make_vectorizer)
+check_build_lstm_classifier = lab.exercise("4.2", probe=classifier)
+check_build_bidirectional_classifier = lab.exercise("4.3", probe=classifier)
+check_train_with_early_stopping = lab.exercise("4.4", probe=train_with_early_stopping)
+check_evaluate_predictions = lab.exercise("4.5", probe=evaluate_predictions)
+check_log_count_ratios = lab.exercise("4.6", probe=log_count_ratios)

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from labhelpers.checks.sentiment import probes
-from labhelpers.checks.sentiment.judges import close, described, max_diff, paired
+from labhelpers.probes import sentiment as probes
+from labhelpers.judges.sentiment.judges import close, described, max_diff, paired
 from labhelpers.grading import CheckFailed, found_as_array, matching_mistake
 
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from labhelpers.checks.attention.judges import cases_of, numeric_array
-from labhelpers.checks.attention.probes import DrawnTranslator
+from labhelpers.judges.attention.judges import cases_of, numeric_array
+from labhelpers.probes.attention import DrawnTranslator
 from labhelpers.grading import CheckFailed, shown
 
 # (batch, source steps, max_length, attends, start_id); vocabularies and sizes of the drawn translator

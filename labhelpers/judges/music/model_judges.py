@@ -9,7 +9,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from labhelpers.checks.music.judges import first_difference, found_kind, log_softmax, records
+from labhelpers.judges.music.judges import first_difference, found_kind, log_softmax, records
+from labhelpers.probes.music import reference_layers
 from labhelpers.grading import CheckFailed, found_as_array, matching_mistake
 
 WEIGHT_NAMES = ["Embedding", "LSTM kernel", "LSTM recurrent kernel", "LSTM bias", "Dense kernel", "Dense bias"]
@@ -25,19 +26,6 @@ def draw_weights(rng, vocab, embedding, units) -> dict:
             "lstm": [normal((embedding, 4 * units), embedding), normal((units, 4 * units), units),
                      normal((4 * units,)) / 2],
             "dense": [normal((units, vocab), units), normal((vocab,)) / 2]}
-
-
-def reference_layers(weights: dict):
-    """Keras' Embedding, LSTM (return_sequences) and Dense, built with the given weights."""
-    vocab, embedding = np.shape(weights["embedding"][0])
-    units = np.shape(weights["lstm"][1])[0]
-    layers = (keras.layers.Embedding(vocab, embedding), keras.layers.LSTM(units, return_sequences=True),
-              keras.layers.Dense(vocab))
-    for layer, shape, name in zip(layers, [(None, None), (None, None, embedding), (None, None, units)],
-                                  ["embedding", "lstm", "dense"]):
-        layer.build(shape)
-        layer.set_weights([np.asarray(w, "float32") for w in weights[name]])
-    return layers
 
 
 # ---------------------------------------------------------------- 3.3 build_model

@@ -6,7 +6,7 @@ from __future__ import annotations
 import keras
 import numpy as np
 
-from labhelpers.checks.attention.judges import (
+from labhelpers.judges.attention.judges import (
     as_numpy,
     cases_of,
     check_compiled,

@@ -8,7 +8,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from labhelpers.grading import attempt, error_record
+from labhelpers.grading import Lab, attempt, error_record
 
 
 def _run(function, *args):
@@ -159,3 +159,14 @@ def greedy(greedy_decode, inputs):
                               case["max_length"])
         cases.append({"returned": run(), **({"again": run()} if number == 0 else {})})
     return {"cases": cases}
+
+
+# ---------------------------------------------------------------- the checks the notebook calls
+lab = Lab("05")
+ATTENTION_LAYERS = ("keras.layers.Attention.call", "keras.layers.MultiHeadAttention.call",
+                    "keras.ops.dot_product_attention")  # attention, done for you
+
+check_make_decoder_inputs = lab.exercise("5.2", probe=decoder_inputs)
+check_greedy_decode = lab.exercise("5.3", probe=greedy)
+check_scaled_dot_product_attention = lab.exercise("5.4", probe=attention, own_work=ATTENTION_LAYERS)
+check_luong_attention = lab.exercise("5.5", probe=luong, own_work=ATTENTION_LAYERS)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from labhelpers.checks.music.judges import found_kind, log_softmax, records
+from labhelpers.judges.music.judges import found_kind, log_softmax, records
 from labhelpers.grading import CheckFailed
 
 SAMPLE_CHARS = list("abcdefgABCDEFG|:/ \n")
