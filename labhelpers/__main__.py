@@ -59,7 +59,11 @@ def cmd_grade(args) -> int:
 
     settings = gradebook.Settings(cell_timeout=args.cell_timeout, notebook_timeout=args.notebook_timeout,
                                   jobs=args.jobs, pythonpath=[str(p.resolve()) for p in args.pythonpath],
+                                  judges_path=[str(p.resolve()) for p in args.judges_path],
                                   use_sandbox=not args.unsafe_no_sandbox)
+    from labhelpers import sandbox
+
+    print(sandbox.describe(settings.limits) if settings.use_sandbox else "sandbox: OFF (--unsafe-no-sandbox)")
     try:
         rows = gradebook.grade_folder(args.submissions, args.solutions, settings)
     except gradebook.SandboxUnavailable as reason:
@@ -102,7 +106,9 @@ def main(argv=None) -> int:
     grade.add_argument("--cell-timeout", type=float, default=300, help="seconds per cell (then interrupted)")
     grade.add_argument("--notebook-timeout", type=float, default=900, help="seconds per notebook (then stopped)")
     grade.add_argument("--pythonpath", type=Path, action="append", default=[],
-                       help="extra folder importable by the kernels (repeatable)")
+                       help="extra folder importable by the kernels and the judges (repeatable)")
+    grade.add_argument("--judges-path", type=Path, action="append", default=[],
+                       help="extra folder importable by the judges only, never by a kernel (repeatable)")
     grade.add_argument("--unsafe-no-sandbox", action="store_true",
                        help="run kernels without bubblewrap (only on a throwaway machine)")
     grade.set_defaults(run=cmd_grade)

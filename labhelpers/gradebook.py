@@ -7,8 +7,9 @@ Grading EXECUTES STUDENT CODE. Each notebook's kernel therefore runs in a bubble
 scratch folder, no view of the submissions, solutions/ or the grader's environment, memory and CPU
 limits); without bubblewrap `grade` refuses to run unless given --unsafe-no-sandbox.
 
-Verdicts never come from the kernel. The notebook that runs is the instructor's, with only the
-submission's exercise cells put in (labhelpers/submissions.py). Before each check cell the grader
+Verdicts never come from the kernel. The notebook that runs follows Restart & Run All: every cell the
+student wrote, in their order, with the instructor's original check cells put in (labhelpers/submissions.py).
+Before each of those check cells (and only those) the grader
 writes that exercise's inputs, drawn from a seed derived per student, per exercise and per run from a
 secret the kernel never sees, into the kernel's probe folder; the check cell runs only the probe
 (labhelpers/grading.py) and writes what the student's code computed; the grader's own process reads
@@ -31,13 +32,15 @@ import hashlib
 import hmac
 import logging
 import os
+import re
 import secrets
 import shutil
-import stat
+import subprocess
 import sys
 import tempfile
 import threading
 import time
+import traceback
 import urllib.parse
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
@@ -46,15 +49,17 @@ from pathlib import Path
 from labhelpers import grading, sandbox
 from labhelpers.exercises import LABS
 from labhelpers.grading import FAILED, NOT_TRIED, PASSED
-from labhelpers.submissions import (EMPTY, INVALID, LINKED, LabSpec, assemble, find_submissions, identify,
-                                    lab_notes, load_labs, read_notebook)
+from labhelpers.submissions import (EMPTY, INVALID, LINKED, NOT_A_FILE, TOO_LARGE, UNREADABLE, LabSpec, Refused,
+                                    assemble, exercise_context, find_submissions, identify, lab_notes, load_labs,
+                                    read_bounded, read_notebook)
 
 NOT_REACHED = "not reached"
-# Notebook statuses, one per row (EMPTY, INVALID and LINKED come from reading the file).
+# Notebook statuses, one per row (EMPTY, INVALID, LINKED, NOT_A_FILE, TOO_LARGE and UNREADABLE: from reading it).
 GRADED, TIMEOUT, KERNEL_DIED, SETUP_ERROR = "graded", "timeout", "kernel died", "setup error"
 UNKNOWN_LAB, GRADER_ERROR = "unknown lab", "grader error"
-__all__ = ["EMPTY", "INVALID", "LINKED", "GRADED", "TIMEOUT", "KERNEL_DIED", "SETUP_ERROR", "UNKNOWN_LAB",
-           "GRADER_ERROR", "NOT_REACHED", "Settings", "grade_folder", "write_csv", "write_summaries"]
+__all__ = ["EMPTY", "INVALID", "LINKED", "NOT_A_FILE", "TOO_LARGE", "UNREADABLE", "GRADED", "TIMEOUT", "KERNEL_DIED",
+           "SETUP_ERROR", "UNKNOWN_LAB", "GRADER_ERROR", "NOT_REACHED", "Settings", "grade_folder", "write_csv",
+           "write_summaries", "escape", "unescape"]
 QUIET = logging.getLogger("labhelpers.gradebook.nbclient")  # timeouts and deaths are reported in the rows
 QUIET.setLevel(logging.CRITICAL)
 INTERRUPT_GRACE = 10  # seconds a timed-out cell gets to stop after its interrupt
@@ -74,6 +79,7 @@ class Settings:
     notebook_timeout: float = 900.0
     jobs: int = 4
     pythonpath: list[str] = field(default_factory=list)  # extra folders importable by kernels and judges
+    judges_path: list[str] = field(default_factory=list)  # extra folders importable by the judges only
     startup_timeout: float = 120.0
     use_sandbox: bool = True  # False only with --unsafe-no-sandbox
     limits: sandbox.Limits = field(default_factory=sandbox.Limits)
@@ -81,7 +87,7 @@ class Settings:
 
     def seed(self, student: str, notebook: str, exercise: str) -> int:
         """The hidden seed of one student's inputs for one exercise, in this run."""
-        message = "\0".join((student, notebook, exercise)).encode()
+        message = "\0".join((student, notebook, exercise)).encode("utf-8", "surrogatepass")  # any file name
         return int.from_bytes(hmac.new(self.secret, message, hashlib.sha256).digest()[:8], "big")
 
 
@@ -109,31 +115,31 @@ def _error_of(cell) -> str | None:
 
 
 class ProbeFolder:
-    """The folder through which the grader hands a kernel its inputs and takes back the probe's data.
+    """The folders through which the grader hands a kernel its inputs and takes back the probe's data.
 
-    It lies outside the kernel's scratch folder and is bound into the sandbox at the same path; the
-    kernel can write into it, so nothing in it is followed if it is a link or read if oversized.
+    Inputs (`<id>.in`) lie in `path`, which the kernel sees read-only; the probe writes its data
+    (`out/<id>.out`) into `path/out`, which in the sandbox is the channel's `out` folder: the only
+    place besides its sockets where a kernel can write outside its own tmpfs. What the kernel wrote
+    is never followed if it is a link, nor read if it is not a regular file or is oversized.
     """
 
-    def __init__(self, root: Path):
+    def __init__(self, root: Path, channel: Path | None):
         self.path = root / "probes"
-        self.path.mkdir(mode=0o700)
+        (self.path / "out").mkdir(mode=0o700, parents=True)
+        self.out = self.path / "out" if channel is None else channel / "out"
+        self.out.mkdir(mode=0o700, exist_ok=True)
 
     def give(self, exercise_id: str, inputs: dict) -> None:
-        (self.path / f"{exercise_id}.out").unlink(missing_ok=True)
+        (self.out / f"{exercise_id}.out").unlink(missing_ok=True)
         grading.write_atomically(self.path / f"{exercise_id}.in", grading.pack(inputs))
 
     def take(self, exercise_id: str) -> bytes | None:
-        """The probe's packed data, or None when there is none (or it is a link, or too large)."""
+        """The probe's packed data, or None when there is none (or it is a link, a pipe, or too large)."""
+        (self.path / f"{exercise_id}.in").unlink(missing_ok=True)
         try:
-            fd = os.open(self.path / f"{exercise_id}.out", os.O_RDONLY | os.O_NOFOLLOW)
-        except OSError:
+            return read_bounded(self.out / f"{exercise_id}.out", grading.MAX_PACKED_BYTES)
+        except Refused:
             return None
-        with os.fdopen(fd, "rb") as handle:
-            info = os.fstat(handle.fileno())
-            if not stat.S_ISREG(info.st_mode) or info.st_size > grading.MAX_PACKED_BYTES:
-                return None
-            return handle.read()
 
 
 class Run:
@@ -141,38 +147,51 @@ class Run:
 
     def __init__(self, notebook, lab: LabSpec, student: str, settings: Settings, root: Path):
         self.notebook, self.lab, self.student, self.settings = notebook, lab, student, settings
-        self.scratch = root / "scratch"
-        self.scratch.mkdir(mode=0o700)
-        self.probes = ProbeFolder(root)
+        self.channel = root / "channel"  # sockets and probe data: a bounded tmpfs where the grader is root
+        self.channel.mkdir(mode=0o700)
+        self.bounded = settings.use_sandbox and sandbox.mount_bounded(self.channel, settings.limits.channel_bytes)
+        self.probes = ProbeFolder(root, self.channel if settings.use_sandbox else None)
         self.execution = Execution()
         self.checks = {e.check: e for e in lab.exercises if e.check is not None and e.check_function}
 
-    def kernel_manager(self):
-        extra = {"LAB_QUICK": "1", "SEQLAB_PROGRESS": str(self.scratch / "progress.json"),
+    def kernel_manager(self, group=None):
+        work = sandbox.WORK if self.settings.use_sandbox else str(self.channel)
+        extra = {"LAB_QUICK": "1", "SEQLAB_PROGRESS": f"{work}/progress.json",
                  grading.PROBE_DIR_ENV: str(self.probes.path)}
         if self.settings.pythonpath:
             extra["PYTHONPATH"] = os.pathsep.join(self.settings.pythonpath)
-        env = sandbox.kernel_env(self.scratch, extra)
+        env = sandbox.kernel_env(work, extra)
         if not self.settings.use_sandbox:
-            return sandbox.UnsandboxedKernelManager(self.scratch, env)
-        return sandbox.SandboxedKernelManager(self.scratch, env, self.settings.limits, writable=[self.probes.path],
-                                              readable=[Path(p) for p in self.settings.pythonpath])
+            for folder in sandbox.HOME_FOLDERS:
+                (self.channel / folder).mkdir(parents=True, exist_ok=True)
+            return sandbox.UnsandboxedKernelManager(env)
+        return sandbox.SandboxedKernelManager(self.channel, env, self.settings.limits, group=group,
+                                              readable=[*map(Path, self.settings.pythonpath), self.probes.path],
+                                              writable=[(self.probes.out, self.probes.path / "out")])
 
     async def execute(self) -> Execution:
-        from nbclient import NotebookClient
+        from labhelpers import cgroups
+        from labhelpers.capped_client import CappedClient
 
         asyncio.get_running_loop().set_exception_handler(_ignore_orphan_tasks)
-        client = NotebookClient(self.notebook, km=self.kernel_manager(), allow_errors=True, interrupt_on_timeout=True,
-                                startup_timeout=int(self.settings.startup_timeout), record_timing=False, log=QUIET,
-                                shutdown_kernel="immediate")
+        limits = self.settings.limits
+        group = cgroups.create(limits.processes, limits.group_memory_bytes)[0] if self.settings.use_sandbox else None
+        client = CappedClient(self.notebook, limits.output_bytes, km=self.kernel_manager(group), allow_errors=True,
+                              interrupt_on_timeout=True, startup_timeout=int(self.settings.startup_timeout),
+                              record_timing=False, log=QUIET, shutdown_kernel="immediate")
         execution = self.execution
-        with open(self.scratch.parent / "kernel.log", "wb") as log:
-            try:
-                async with client.async_setup_kernel(cwd=str(self.scratch), stdout=log, stderr=log):
-                    await self._run_cells(client, time.monotonic() + self.settings.notebook_timeout)
-            except Exception as error:  # the kernel did not start or stop cleanly
-                if execution.status == GRADED:
-                    execution.status, execution.detail = GRADER_ERROR, f"the kernel failed: {type(error).__name__}"
+        try:
+            async with client.async_setup_kernel(cwd=str(self.channel), stdout=subprocess.DEVNULL,
+                                                 stderr=subprocess.DEVNULL):
+                await self._run_cells(client, time.monotonic() + self.settings.notebook_timeout)
+        except Exception as error:  # the kernel did not start or stop cleanly
+            if execution.status == GRADED:
+                execution.status, execution.detail = GRADER_ERROR, f"the kernel failed: {type(error).__name__}"
+        finally:
+            if group is not None:
+                group.remove()
+            if self.bounded:
+                sandbox.unmount(self.channel)
         return execution
 
     async def _run_cells(self, client, deadline: float) -> None:
@@ -244,10 +263,10 @@ class Result:
 def exercise_result(exercise, execution: Execution, missing: bool) -> Result:
     """An exercise's result: the judge's verdict on its probe data, or why there is none."""
     judged = execution.results.get(exercise.label)
-    if missing:
-        return Result(NOT_TRIED, "your exercise cell was deleted, so its stub was run")
-    if judged is not None:
+    if judged is not None:  # whatever the layout: the answer in force when its check cell ran
         return Result(judged.status, grading.shorten(judged.message, MESSAGE_LIMIT))
+    if missing:
+        return Result(NOT_TRIED, "your exercise cell was deleted: the notebook has no cell of this exercise")
     outcome = execution.outcomes.get(exercise.check) if exercise.check is not None else None
     if outcome in (None, "died", "stopped"):
         stopped_here = any(execution.outcomes.get(i) == "timeout" for i in exercise.cells)
@@ -255,13 +274,18 @@ def exercise_result(exercise, execution: Execution, missing: bool) -> Result:
             NOT_REACHED, "the check cell did not run")
     if outcome == "timeout":
         return Result(FAILED, "the check did not finish within the time limit (an endless loop?)")
+    if outcome != "ok":  # the check cell could not call the answer (a name never defined, say)
+        return _exercise_cell_error(exercise, execution) or Result(
+            FAILED, grading.shorten(f"the check cell raised {outcome}", MESSAGE_LIMIT))
     return _exercise_cell_error(exercise, execution) or Result(
         FAILED, "the check handed back no answer to judge (was the check function replaced or its cell changed?)")
 
 
 def _exercise_cell_error(exercise, execution: Execution) -> Result | None:
-    """When the check could not even call the answer: what went wrong in the exercise cell itself."""
-    error = next((execution.outcomes[i] for i in exercise.cells if execution.outcomes.get(i, "ok") != "ok"), None)
+    """When the check could not even call the answer: what went wrong in the exercise's cells (the
+    first error that is not a stub's NotImplementedError: a stub left above a pasted answer stops nothing)."""
+    errors = [execution.outcomes[i] for i in exercise.cells if execution.outcomes.get(i, "ok") != "ok"]
+    error = next((e for e in errors if not e.startswith("NotImplementedError")), errors[0] if errors else None)
     if error is None:
         return None
     if error.startswith("NotImplementedError"):
@@ -294,8 +318,12 @@ class Row:
 
 
 def _setup_error(lab: LabSpec, execution: Execution) -> str | None:
-    """An error in a non-exercise cell above the first exercise: the lab's setup failed."""
-    first = min((i for e in lab.exercises for i in e.cells), default=len(lab.notebook.cells))
+    """An error in a cell above the first exercise (its heading, cell or check): the lab's setup failed.
+    `lab` is laid out as the notebook that ran (`Assembled.lab`), so the indices are that notebook's."""
+    headings = (i for i, label in enumerate(exercise_context(lab.notebook)) if label)
+    first = min((i for e in lab.exercises for i in [*e.cells, e.check] if i is not None),
+                default=len(lab.notebook.cells))
+    first = min(first, next(headings, first))
     return next((f"cell {i} raised {o.split(':')[0]}" for i, o in sorted(execution.outcomes.items())
                  if i < first and o not in ("ok", "timeout", "died")), None)
 
@@ -307,9 +335,19 @@ def grade_notebook(path: Path, student: str, labs: list[LabSpec], settings: Sett
         _grade_into(row, path, labs, settings)
     except Exception as error:  # a bug or an unforeseen notebook: one row, not a stopped batch
         row.status = GRADER_ERROR
-        row.notes.append(f"the grader failed on this notebook ({type(error).__name__})")
+        row.notes.append(f"the grader failed on this notebook ({failure(error)})")
     row.seconds = round(time.monotonic() - start, 1)
     return row
+
+
+def failure(error: Exception) -> str:
+    """What went wrong, quoting nothing of the notebook (a message may hold its text): the exception's
+    type, an OSError's reason, and the grader's function that raised it."""
+    frames = [frame for frame, _ in traceback.walk_tb(error.__traceback__)]
+    where = [f"{frame.f_globals['__name__']}.{frame.f_code.co_name}" for frame in frames
+             if str(frame.f_globals.get("__name__")).startswith("labhelpers.")]
+    reason = f": {error.strerror}" if isinstance(error, OSError) and error.strerror else ""
+    return f"{type(error).__name__}{reason}" + (f" in {where[-1]}" if where else "")
 
 
 def _grade_into(row: Row, path: Path, labs: list[LabSpec], settings: Settings) -> None:
@@ -328,12 +366,12 @@ def _grade_into(row: Row, path: Path, labs: list[LabSpec], settings: Settings) -
     row.notes += assembled.notes
     root = Path(tempfile.mkdtemp(prefix="seqlab-grade-"))
     try:
-        execution = asyncio.run(Run(assembled.notebook, lab, row.student, settings, root).execute())
+        execution = asyncio.run(Run(assembled.notebook, assembled.lab, row.student, settings, root).execute())
     finally:
         shutil.rmtree(root, ignore_errors=True)
-    for exercise in lab.exercises:
+    for exercise in assembled.lab.exercises:  # the indices of the notebook that ran
         row.results[exercise.label] = exercise_result(exercise, execution, exercise.label in assembled.missing)
-    setup_error = _setup_error(lab, execution)
+    setup_error = _setup_error(assembled.lab, execution)
     row.status = execution.status if execution.status != GRADED else (SETUP_ERROR if setup_error else GRADED)
     row.notes += [d for d in (execution.detail, setup_error) if d]
 
@@ -346,7 +384,7 @@ def grade_folder(folder: Path, solutions: Path, settings: Settings | None = None
     settings = settings or Settings()
     if settings.use_sandbox and (reason := sandbox.unavailable_reason()):
         raise SandboxUnavailable(reason)
-    for folder_on_path in settings.pythonpath:  # the judges of extra labs are imported here too
+    for folder_on_path in [*settings.pythonpath, *settings.judges_path]:  # extra labs are judged here
         if folder_on_path not in sys.path:
             sys.path.insert(0, folder_on_path)
     labs = load_labs(solutions, warn=progress or print)
@@ -358,7 +396,7 @@ def grade_folder(folder: Path, solutions: Path, settings: Settings | None = None
             row = future.result()
             rows.append(row)
             if progress:
-                progress(f"[{done}/{len(futures)}] {row.student}/{row.notebook}: {row.status}, "
+                progress(f"[{done}/{len(futures)}] {escape(row.student)}/{escape(row.notebook)}: {row.status}, "
                          f"{row.passed}/{len(row.results)} pass ({row.seconds:.0f} s)")
     notes = lab_notes([(row.student, row.source, row.lab) for row in rows])
     for row in rows:
@@ -373,19 +411,70 @@ def _registry_position(label: str) -> tuple:
     return (order.index(exercise), "") if exercise in order else (len(order), label)
 
 
+# What a name or a message may not hold in a report: control characters, bytes that were not UTF-8
+# (os.fsdecode's surrogate escapes), line and paragraph separators, and bidirectional overrides.
+UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+UNSAFE_IN_NAME = re.compile("%|" + UNPRINTABLE.pattern)
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")  # a spreadsheet takes such a cell for a formula (OWASP)
+
+
+def escape(name: str) -> str:
+    """A file or folder name as printable UTF-8, reversibly: '%' and UNPRINTABLE characters become %XX
+    (an undecodable byte its own byte, any other character its UTF-8 bytes). `unescape` undoes it."""
+    return UNSAFE_IN_NAME.sub(_percent, name)
+
+
+def unescape(text: str) -> str:
+    """The name `escape` was given, spelled as os.fsdecode spells it."""
+    return urllib.parse.unquote(text, errors="surrogateescape")
+
+
+def printable(text) -> str:
+    """Any text as printable UTF-8 for a report (not reversible: a '%' stays as it is)."""
+    return UNPRINTABLE.sub(_percent, str(text))
+
+
+def _percent(found: re.Match) -> str:
+    character = found.group()
+    if "\udc80" <= character <= "\udcff":  # a byte os.fsdecode could not decode
+        return f"%{ord(character) - 0xDC00:02X}"
+    return "".join(f"%{byte:02X}" for byte in character.encode("utf-8", "surrogatepass"))
+
+
 def write_csv(rows: list[Row], path: Path) -> None:
-    """One line per student and notebook; one column per exercise of every lab seen."""
+    """One line per student and notebook; one column per exercise of every lab seen.
+
+    Names are escaped (`escape`), other text is made printable, and a text cell that a spreadsheet
+    would take for a formula (FORMULA_START) starts with ' (OWASP); the grader's numbers stay numbers.
+    """
     exercises = sorted({label for row in rows for label in row.results}, key=_registry_position)
     header = ["student", "notebook", "lab", "status", "score", "passed", "exercises", *exercises, "notes", "seconds"]
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", newline="") as handle:
+    with path.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
-        writer.writerow(header)
+        writer.writerow(map(_csv_cell, header))
         for row in rows:
-            writer.writerow([row.student, row.notebook, row.lab, row.status, row.score, row.passed,
-                             len(row.results), *(row.results[e].status if e in row.results else "" for e in exercises),
-                             "; ".join(row.notes), row.seconds])
+            writer.writerow(map(_csv_cell, _csv_row(row, exercises)))
+
+
+def _csv_row(row: Row, exercises: list[str]) -> list:
+    """A row's cells; a row that cannot be read is written as a grader error rather than lost."""
+    try:
+        return [escape(row.student), escape(row.notebook), row.lab, row.status, row.score, row.passed,
+                len(row.results), *(row.results[e].status if e in row.results else "" for e in exercises),
+                "; ".join(row.notes), row.seconds]
+    except Exception as error:
+        return [escape(str(row.student)), escape(str(row.notebook)), "", GRADER_ERROR, 0.0, 0, 0,
+                *[""] * len(exercises), f"the grader could not write this row ({failure(error)})", 0.0]
+
+
+def _csv_cell(value):
+    """A cell as the CSV holds it: a number as it is, text printable and never a formula."""
+    if isinstance(value, (int, float)):
+        return value
+    text = printable(value)
+    return "'" + text if text.startswith(FORMULA_START) else text
 
 
 def _cell(text: str) -> str:
@@ -393,32 +482,43 @@ def _cell(text: str) -> str:
 
 
 def student_summary(student: str, rows: list[Row]) -> str:
-    """A Markdown report for one student: every notebook, every exercise, every message."""
-    lines = [f"# Grades for {student}", ""]
+    """A Markdown report for one student: every notebook, every exercise, every message; names escaped,
+    every line printable."""
+    lines = [f"# Grades for {escape(student)}", ""]
     for row in rows:
-        lines += [f"## {row.notebook}" + (f" (lab {row.lab})" if row.lab else ""), "",
+        lines += [f"## {escape(row.notebook)}" + (f" (lab {row.lab})" if row.lab else ""), "",
                   f"Status: **{row.status}**. {row.passed} of {len(row.results)} exercises pass.", ""]
         if row.results:
             lines += ["| exercise | result | details |", "|---|---|---|"]
             lines += [f"| {_cell(label)} | {r.status} | {_cell(r.message)} |" for label, r in row.results.items()]
             lines.append("")
         lines += [f"- {note}" for note in row.notes] + ([""] if row.notes else [])
-    return "\n".join(lines)
+    return "\n".join(map(printable, lines))
 
 
 def summary_name(student: str) -> str:
-    """A file name for a student's summary: unique and reversible (urllib.parse.unquote undoes it)."""
-    return urllib.parse.quote(student, safe="").replace(".", "%2E") + ".md"
+    """A file name for a student's summary, unique: unescape(urllib.parse.unquote(stem)) is the student,
+    but for a name too long for a file, cut and told apart by its hash after "%%" (which quote never writes)."""
+    name = urllib.parse.quote(escape(student), safe="").replace(".", "%2E")
+    if len(name) > 200:
+        name = name[:180] + "%%" + hashlib.sha256(student.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+    return name + ".md"
 
 
 def write_summaries(rows: list[Row], folder: Path) -> list[Path]:
-    """One Markdown file per student; no two students can share one."""
+    """One Markdown file per student; no two students can share one, and one that cannot be made says so."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     written = []
     for student in sorted({row.student for row in rows}):
         target = folder / summary_name(student)
-        target.write_text(student_summary(student, [r for r in rows if r.student == student]))
+        target.write_text(_summary(student, [r for r in rows if r.student == student]), encoding="utf-8")
         written.append(target)
     return written
 
+
+def _summary(student: str, rows: list[Row]) -> str:
+    try:
+        return student_summary(student, rows)
+    except Exception as error:  # one broken summary, not the others
+        return f"# Grades for {escape(student)}\n\nThe grader could not write this summary ({failure(error)}).\n"

@@ -38,12 +38,14 @@ from __future__ import annotations
 
 import io
 import json
+import math
 import os
 import re
 import sys
 import tempfile
 import time
 import traceback
+import zipfile
 import zlib
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -58,7 +60,8 @@ LABS: dict[str, "Lab"] = {}
 
 PASSED, FAILED, NOT_TRIED = "passed", "failed", "not tried"
 PROBE_DIR_ENV = "SEQLAB_PROBE_DIR"  # set by the grader in a sandboxed kernel: probe only, no verdict
-MAX_PACKED_BYTES = 64 * 2**20  # a probe's data larger than this is refused
+MAX_PACKED_BYTES = 64 * 2**20  # a probe's data larger than this, packed or unpacked, is refused
+MAX_TREE_BYTES = 4 * 2**20  # and so is its JSON (all but its arrays) over this: JSON costs up to 20 times its size
 
 # Exceptions whose cause is well known get a hint of their own.
 _KNOWN_MISTAKES = {
@@ -195,13 +198,75 @@ def pack(tree) -> bytes:
 
 
 def unpack(data: bytes):
-    """The plain data `pack` wrote; refuses pickled objects and oversized archives."""
+    """The plain data `pack` wrote, read member by member within limits; ValueError for anything else.
+
+    The JSON tree is read first, then only the arrays it refers to, each once its declared size and its
+    header (no pickled objects, a shape that fits that size) are checked. An archive with any other
+    member, or over MAX_PACKED_BYTES packed or unpacked, is refused before its arrays are read.
+    """
     if len(data) > MAX_PACKED_BYTES:
         raise ValueError(f"probe data of {len(data)} bytes is over the {MAX_PACKED_BYTES} limit")
-    with np.load(io.BytesIO(data), allow_pickle=False) as archive:
-        arrays = {key: archive[key] for key in archive.files}
-    tree = json.loads(arrays.pop("__tree__").tobytes().decode())
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            tree = json.loads(_member(archive, "__tree__", MAX_TREE_BYTES).tobytes().decode())
+            keys = _array_keys(tree)
+            _check_members(archive, {"__tree__", *keys})
+            arrays = {key: _member(archive, key, MAX_PACKED_BYTES) for key in keys}
+    except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError) as error:
+        raise ValueError(f"the probe data is not a readable archive ({type(error).__name__})") from None
     return _decode(tree, arrays)
+
+
+def _array_keys(tree) -> set[str]:
+    """The names of the arrays a packed tree refers to."""
+    keys, stack = set(), [tree]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, dict) and set(value) == {"__array__"}:
+            if not isinstance(value["__array__"], str):
+                raise ValueError("the probe data refers to an array by something that is not a name")
+            keys.add(value["__array__"])
+        elif isinstance(value, (dict, list)):
+            stack.extend(value.values() if isinstance(value, dict) else value)
+    return keys
+
+
+def _check_members(archive: zipfile.ZipFile, keys: set[str]) -> None:
+    """Refuse an archive whose members are not exactly the given arrays, or larger than allowed unpacked."""
+    names = archive.namelist()
+    extra = sorted(set(names) - {f"{key}.npy" for key in keys})
+    if extra or len(names) != len(set(names)):
+        raise ValueError(f"the probe data holds members it does not use: {shorten(', '.join(extra), 80)}")
+    unpacked = sum(info.file_size for info in archive.infolist())
+    if unpacked > MAX_PACKED_BYTES:
+        raise ValueError(f"probe data of {unpacked} bytes unpacked is over the {MAX_PACKED_BYTES} limit")
+
+
+def _member(archive: zipfile.ZipFile, key: str, limit: int) -> np.ndarray:
+    """One array of the archive, read once its declared size and its .npy header are checked."""
+    name = shorten(f"{key}.npy", 80)
+    try:
+        info = archive.getinfo(f"{key}.npy")
+    except KeyError:
+        raise ValueError(f"the probe data has no member {name}") from None
+    if info.file_size > limit:
+        raise ValueError(f"{name} of {info.file_size} bytes is over the {limit} limit")
+    with archive.open(info) as member:
+        size = _data_size(member)
+        if size is None or member.tell() + size != info.file_size:
+            raise ValueError(f"{name} is not a .npy array of plain data that fits its size")
+    with archive.open(info) as member:
+        return np.lib.format.read_array(member, allow_pickle=False)
+
+
+def _data_size(member) -> int | None:
+    """How many bytes of data a .npy header announces; None for a header that is not one of plain data."""
+    headers = {(1, 0): np.lib.format.read_array_header_1_0, (2, 0): np.lib.format.read_array_header_2_0}
+    try:
+        shape, _, dtype = headers[np.lib.format.read_magic(member)](member)
+    except (ValueError, KeyError):
+        return None
+    return None if dtype.hasobject else math.prod(shape) * dtype.itemsize
 
 
 def write_atomically(path: Path, data: bytes) -> None:
@@ -465,7 +530,7 @@ class Exercise:
         if not source.exists():
             print(f"{self.label}: no inputs from the grader")
             return
-        write_atomically(folder / f"{self.id}.out", self.collect(answers, unpack(source.read_bytes())))
+        write_atomically(folder / "out" / f"{self.id}.out", self.collect(answers, unpack(source.read_bytes())))
         print(f"{self.label}: answer collected for grading")
 
 

@@ -17,23 +17,38 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 from labhelpers import __main__ as cli
 from labhelpers import gradebook, submissions
 from labhelpers.grading import FAILED, NOT_TRIED, PASSED
-from labhelpers.gradebook import EMPTY, GRADED, INVALID, KERNEL_DIED, NOT_REACHED, TIMEOUT, UNKNOWN_LAB
+from labhelpers.gradebook import EMPTY, GRADED, INVALID, KERNEL_DIED, NOT_REACHED, SETUP_ERROR, TIMEOUT, UNKNOWN_LAB
 
 ROOT = Path(__file__).resolve().parent.parent
 KERNEL = {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}}
 
 TINY_CHECKS = '''
-from labhelpers.grading import CheckFailed, Lab
+from labhelpers.grading import Lab
 
-lab = Lab("97", "Tiny")
-
-
-def draw_double(rng):
-    return {"x": int(rng.integers(3, 10_000))}
+lab = Lab("97", "Tiny", judges="tinylab_judges")
 
 
 def probe_double(double, inputs):
     return {"found": double(inputs["x"])}
+
+
+def probe_counter(counter_class, inputs):
+    counter = counter_class()
+    for number in inputs["numbers"]:
+        counter.add(number)
+    return {"total": counter.total}
+
+
+check_double = lab.exercise("7.1", name="double", probe=probe_double)
+check_counter = lab.exercise("7.2", name="Counter", probe=probe_counter)
+'''
+
+TINY_JUDGES = '''
+from labhelpers.grading import CheckFailed, judging
+
+
+def draw_double(rng):
+    return {"x": int(rng.integers(3, 10_000))}
 
 
 def judge_double(inputs, data):
@@ -50,13 +65,6 @@ def draw_counter(rng):
     return {"numbers": rng.integers(1, 100, size=int(rng.integers(2, 6))).tolist()}
 
 
-def probe_counter(counter_class, inputs):
-    counter = counter_class()
-    for number in inputs["numbers"]:
-        counter.add(number)
-    return {"total": counter.total}
-
-
 def judge_counter(inputs, data):
     numbers = inputs["numbers"]
     if data["total"] != sum(numbers):
@@ -65,14 +73,19 @@ def judge_counter(inputs, data):
     return f"adding {numbers} gives {sum(numbers)}"
 
 
-check_double = lab.exercise("7.1", name="double", draw=draw_double, probe=probe_double, judge=judge_double)
-check_counter = lab.exercise("7.2", name="Counter", draw=draw_counter, probe=probe_counter, judge=judge_counter)
+judging("7.1", draw=draw_double, judge=judge_double)
+judging("7.2", draw=draw_counter, judge=judge_counter)
 '''
 
 OTHER_CHECKS = '''
-from labhelpers.grading import CheckFailed, Lab
+from labhelpers.grading import Lab
 
-lab = Lab("98", "Other")
+lab = Lab("98", "Other", judges="otherlab_judges")
+check_negate = lab.exercise("8.1", name="negate", probe=lambda negate, inputs: {"found": negate(inputs["x"])})
+'''
+
+OTHER_JUDGES = '''
+from labhelpers.grading import CheckFailed, judging
 
 
 def judge_negate(inputs, data):
@@ -81,8 +94,7 @@ def judge_negate(inputs, data):
     return f"negate({inputs['x']}) == {-inputs['x']}"
 
 
-check_negate = lab.exercise("8.1", name="negate", draw=lambda rng: {"x": int(rng.integers(1, 1000))},
-                            probe=lambda negate, inputs: {"found": negate(inputs["x"])}, judge=judge_negate)
+judging("8.1", draw=lambda rng: {"x": int(rng.integers(1, 1000))}, judge=judge_negate)
 '''
 
 DOUBLE = "def double(x):\n    \"Twice x.\"\n    ### BEGIN SOLUTION\n    return 2 * x\n    ### END SOLUTION"
@@ -124,11 +136,15 @@ def other_solution():
 
 
 def write_course(root: Path) -> Path:
-    """root/solutions with two tiny labs, and root/checks with their check modules."""
+    """root/solutions with two tiny labs, root/checks with their probes (what a kernel may import) and
+    root/judges with their judges (the grader's only)."""
     (root / "solutions").mkdir(parents=True)
     (root / "checks").mkdir()
+    (root / "judges").mkdir()
     (root / "checks" / "tinylab.py").write_text(TINY_CHECKS)
     (root / "checks" / "otherlab.py").write_text(OTHER_CHECKS)
+    (root / "judges" / "tinylab_judges.py").write_text(TINY_JUDGES)
+    (root / "judges" / "otherlab_judges.py").write_text(OTHER_JUDGES)
     nbformat.write(tiny_solution(), root / "solutions" / "97_tiny.ipynb")
     nbformat.write(other_solution(), root / "solutions" / "98_other.ipynb")
     return root
@@ -201,12 +217,12 @@ def test_identify_uses_content_not_only_the_name(labs):
     assert lab.name == "97_tiny" and "file name" in note
 
 
-def test_assemble_takes_only_exercise_cells_and_reports_edits(labs):
+def test_assemble_runs_the_students_cells_with_the_original_checks_and_reports_edits(labs):
     submission = answered(labs, {**RIGHT, 1: "import missing_module", 5: 'print("PASS 7.1 double: trust me")'})
     assembled = submissions.assemble(submission, labs["97_tiny"])
     sources = [cell.source for cell in assembled.notebook.cells]
     assert sources[4] == RIGHT[4] and sources[5] == "tinylab.check_double(double)"
-    assert sources[1] == "import os\n\nimport tinylab"
+    assert sources[1] == "import missing_module"  # Restart & Run All runs the student's setup as it is
     assert any("check cell of 7.1 double edited" in note for note in assembled.notes)
     assert any("1 other non-exercise code cell" in note for note in assembled.notes)
 
@@ -219,12 +235,12 @@ def test_assemble_matches_cells_by_heading_when_ids_changed(labs):
     assert assembled.notebook.cells[8].source == RIGHT[8] and not assembled.missing
 
 
-def test_assemble_keeps_the_stub_of_a_deleted_exercise(labs):
+def test_assemble_counts_a_deleted_exercise_as_missing(labs):
     submission = released(labs)
     del submission.cells[4]
     assembled = submissions.assemble(submission, labs["97_tiny"])
     assert assembled.missing == {"7.1 double"}
-    assert "NotImplementedError" in assembled.notebook.cells[4].source
+    assert assembled.notebook.cells[4].source == "tinylab.check_double(double)"  # no stub put back
 
 
 @pytest.mark.parametrize("content, status", [(b"", EMPTY), (b"{not json", INVALID), (b'{"hello": 1}', INVALID),
@@ -308,7 +324,8 @@ def crafted(labs):
         ("s03/97_tiny.ipynb", right({4: WRONG_DOUBLE}), GRADED, {**R, "7.1 double": FAILED}, "squared its input"),
         ("s04/97_tiny.ipynb", right({8: WRONG_COUNTER}), GRADED, {**R, "7.2 Counter": FAILED}, "the total is wrong"),
         ("s05/97_tiny.ipynb", _notebook_file(answered(labs, {4: RIGHT[4]})), GRADED, {**R, "7.2 Counter": NOT_TRIED}, ""),
-        ("s06/97_tiny.ipynb", right({1: "raise RuntimeError('my setup is broken')"}), GRADED, R, "non-exercise code cell"),
+        ("s06/97_tiny.ipynb", right({1: "raise RuntimeError('my setup is broken')"}), SETUP_ERROR,
+         dict.fromkeys(R, FAILED), "non-exercise code cell"),  # its setup runs as it is: tinylab never imported
         ("s07/97_tiny.ipynb", right({4: "raise ValueError('oops')"}), GRADED, {**R, "7.1 double": FAILED}, "ValueError"),
         ("s08/97_tiny.ipynb", right({4: "import not_a_real_module\n" + RIGHT[4]}), GRADED,
          {**R, "7.1 double": FAILED}, "ModuleNotFoundError"),
@@ -379,7 +396,8 @@ def class_folder(course, labs, tmp_path_factory):
 
 def grade(course, folder, jobs):
     """Grade a folder against the tiny course; return the rows and the seconds it took."""
-    settings = gradebook.Settings(jobs=jobs, pythonpath=[str(course / "checks")], **SETTINGS)
+    settings = gradebook.Settings(jobs=jobs, pythonpath=[str(course / "checks")], judges_path=[str(course / "judges")],
+                                  **SETTINGS)
     start = time.perf_counter()
     rows = gradebook.grade_folder(folder, course / "solutions", settings, progress=None)
     return rows, time.perf_counter() - start

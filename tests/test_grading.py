@@ -19,10 +19,11 @@ def _judge_square(inputs, data):
 @pytest.fixture
 def demo_lab(monkeypatch):
     monkeypatch.setattr(grading, "LABS", {})
-    lab = Lab("98", "Demo")
-    check = lab.exercise("9.1", name="square", hints={"cubed": "square, do not cube."},
-                         draw=lambda rng: {"x": int(rng.integers(2, 50))},
-                         probe=lambda square, inputs: {"found": square(inputs["x"])}, judge=_judge_square)
+    monkeypatch.setattr(grading, "JUDGES", {})
+    lab = Lab("98", "Demo", judges=__name__)
+    check = lab.exercise("9.1", name="square", probe=lambda square, inputs: {"found": square(inputs["x"])})
+    grading.judging("9.1", draw=lambda rng: {"x": int(rng.integers(2, 50))}, judge=_judge_square,
+                    hints={"cubed": "square, do not cube."})
     return lab, check
 
 
@@ -122,9 +123,10 @@ def test_a_value_the_judge_cannot_read_is_reported_not_crashed(demo_lab):
 
 def test_judge_that_trips_on_the_data_gives_a_message(monkeypatch):
     monkeypatch.setattr(grading, "LABS", {})
-    check = Lab("98", "Demo").exercise("9.1", name="first", draw=lambda rng: {},
-                                       probe=lambda answer, inputs: {"found": answer()},
-                                       judge=lambda inputs, data: data["found"][0] + 1)
+    monkeypatch.setattr(grading, "JUDGES", {})
+    check = Lab("98", "Demo", judges=__name__).exercise("9.1", name="first",
+                                                         probe=lambda answer, inputs: {"found": answer()})
+    grading.judging("9.1", draw=lambda rng: {}, judge=lambda inputs, data: data["found"][0] + 1)
     with pytest.raises(CheckFailed, match="could not make sense of what your code returned"):
         check(lambda: 3)
 
@@ -143,12 +145,13 @@ def test_under_grade_the_kernel_only_probes(demo_lab, monkeypatch, tmp_path, cap
     exercise = lab.exercises["9.1"]
     inputs = exercise.inputs(seed=12345)
     (tmp_path / "9.1.in").write_bytes(grading.pack(inputs))
+    (tmp_path / "out").mkdir()
     monkeypatch.setenv(grading.PROBE_DIR_ENV, str(tmp_path))
     assert check(lambda x: x + x) is None  # no verdict in the kernel, even for a wrong answer
     assert "PASS" not in capsys.readouterr().out and not progress_file.exists()
-    result = exercise.decide(inputs, (tmp_path / "9.1.out").read_bytes())
+    result = exercise.decide(inputs, (tmp_path / "out" / "9.1.out").read_bytes())
     assert result.status == grading.FAILED and result.message.startswith(f"square({inputs['x']}) is wrong")
-    assert grading.unpack((tmp_path / "9.1.out").read_bytes()) == {"found": 2 * inputs["x"]}
+    assert grading.unpack((tmp_path / "out" / "9.1.out").read_bytes()) == {"found": 2 * inputs["x"]}
 
 
 def test_seeds_draw_different_inputs(demo_lab):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 import time
 from pathlib import Path
 
@@ -64,12 +65,12 @@ def attacks(course: Path, outside: Path) -> dict[str, str]:
             "def forge(*a):\n"
             "    buffer = io.BytesIO()\n"
             "    np.savez(buffer, __tree__=np.array([Boom()], dtype=object))\n"
-            "    open(os.path.join(folder, '7.1.out'), 'wb').write(buffer.getvalue())\n"
+            "    open(os.path.join(folder, 'out', '7.1.out'), 'wb').write(buffer.getvalue())\n"
             "import tinylab\ntinylab.check_double = forge"),
         "linked_data": WRONG + (
             "import os\nfolder = os.environ['SEQLAB_PROBE_DIR']\n"
             "def forge(*a):\n"
-            f"    os.symlink({str(outside / 'secret.txt')!r}, os.path.join(folder, '7.1.out'))\n"
+            f"    os.symlink({str(outside / 'secret.txt')!r}, os.path.join(folder, 'out', '7.1.out'))\n"
             "import tinylab\ntinylab.check_double = forge"),
         "linked_inputs": WRONG + (
             "import os\nfolder = os.environ['SEQLAB_PROBE_DIR']\n"
@@ -122,6 +123,42 @@ def attacks(course: Path, outside: Path) -> dict[str, str]:
             "    except KeyboardInterrupt:\n"
             "        pass"),
         "memory_hog": "def double(x):\n    hog = bytearray(8 * 2**30)\n    return 2 * x",
+        "reach_the_judge": WRONG + (
+            "import gc, tinylab\n"
+            "found = []\n"
+            "try:\n"
+            "    found.append(tinylab.check_double.exercise.judging().decide)\n"
+            "except Exception:\n"
+            "    pass\n"
+            "found += [o for o in gc.get_objects() if getattr(o, '__name__', '') == 'judge_double']\n"
+            "try:\n"
+            f"    found.append(open({str(course / 'judges' / 'tinylab_judges.py')!r}).read())\n"
+            "except OSError:\n"
+            "    pass\n"
+            "if found:\n"
+            "    def double(x):\n"
+            "        return 2 * x"),
+        "fill_every_disk": WRONG + (
+            "import os\n"
+            "chunk = b'x' * 2**20\n"
+            "for folder in ('/tmp', '/dev/shm', os.getcwd(), os.environ['HOME'], os.environ['SEQLAB_PROBE_DIR']):\n"
+            "    for n in range(4):\n"
+            "        try:\n"
+            "            with open(os.path.join(folder, f'fill{n}'), 'wb') as handle:\n"
+            "                for _ in range(1024):\n"
+            "                    handle.write(chunk)\n"
+            "        except OSError:\n"
+            "            break"),
+        "fork_bomb": WRONG + (
+            "import os, time\n"
+            "for _ in range(2000):\n"
+            "    try:\n"
+            "        if os.fork() == 0:\n"
+            "            time.sleep(20)\n"
+            "            os._exit(0)\n"
+            "    except OSError:\n"
+            "        break"),
+        "flood_output": WRONG + "for _ in range(12):\n    print('x' * 16 * 2**20)",
         "victim": None,  # a right submission that the others try to overwrite
         "zz_after_startup_file": None,  # graded after startup_file's kernel, right as well
     }
@@ -152,14 +189,48 @@ def graded(tmp_path_factory):
         nbformat.write(notebook, folder / "97_tiny.ipynb")
     victim = outside / "submissions" / "victim" / "97_tiny.ipynb"
     victim_text = victim.read_text()
-    settings = gradebook.Settings(jobs=2, cell_timeout=5, notebook_timeout=30, pythonpath=[str(course / "checks")])
+    settings = gradebook.Settings(jobs=2, cell_timeout=5, notebook_timeout=30, pythonpath=[str(course / "checks")],
+                                  judges_path=[str(course / "judges")])
     os.environ["SEQLAB_TEST_SECRET"] = GRADER_SECRET
     try:
-        rows = gradebook.grade_folder(outside / "submissions", course / "solutions", settings, progress=None)
+        with PeakMemory() as memory:
+            rows = gradebook.grade_folder(outside / "submissions", course / "solutions", settings, progress=None)
     finally:
         del os.environ["SEQLAB_TEST_SECRET"]
     time.sleep(5)  # longer than the background attack waits
+    GRADER_MEMORY["growth"] = memory.growth
     return {row.student: row for row in rows}, outside, victim_text, startup
+
+
+GRADER_MEMORY = {}
+
+
+class PeakMemory:
+    """The growth of this process's resident memory while a block runs (sampled every 20 ms)."""
+
+    def __enter__(self):
+        self.start = self.peak = self._resident()
+        self.running = True
+        self.thread = threading.Thread(target=self._sample, daemon=True)
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.running = False
+        self.thread.join()
+        self.growth = self.peak - self.start
+
+    def _sample(self):
+        while self.running:
+            self.peak = max(self.peak, self._resident())
+            time.sleep(0.02)
+
+    @staticmethod
+    def _resident() -> int:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+        return 0
 
 
 def result(rows, student, exercise="7.1 double"):
@@ -167,7 +238,8 @@ def result(rows, student, exercise="7.1 double"):
 
 
 @pytest.mark.parametrize("student", ["replace_check", "replace_every_check", "custom_exc", "post_run_hook",
-                                     "exec_solution", "hard_coded", "forged_data", "linked_data"])
+                                     "exec_solution", "hard_coded", "forged_data", "linked_data", "reach_the_judge",
+                                     "fill_every_disk", "fork_bomb", "flood_output"])
 def test_no_forged_pass(graded, student):
     rows, *_ = graded
     assert result(rows, student).status in (FAILED, NOT_TRIED), rows[student]
@@ -322,3 +394,10 @@ def test_seeds_differ_by_student_exercise_and_run():
     seeds = {first.seed("ann", "lab", "7.1"), first.seed("bo", "lab", "7.1"), first.seed("ann", "lab", "7.2"),
              second.seed("ann", "lab", "7.1")}
     assert len(seeds) == 4 and first.seed("ann", "lab", "7.1") == first.seed("ann", "lab", "7.1")
+
+
+def test_the_grader_holds_no_flood_of_output(graded):
+    """flood_output prints 192 MiB; the grader keeps at most the output cap of it (32 MiB)."""
+    rows, *_ = graded
+    assert rows["flood_output"].status in (GRADED, TIMEOUT)
+    assert GRADER_MEMORY["growth"] < 160 * 2**20, f"the grader grew by {GRADER_MEMORY['growth'] / 2**20:.0f} MiB"

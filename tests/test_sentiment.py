@@ -97,11 +97,12 @@ def test_a_stub_is_not_done_yet(rejected):
 
 def test_checks_run_in_grade_mode_without_judging(tmp_path, monkeypatch, capsys):
     check = find_exercise("4.5")
-    (tmp_path / "4.5.in").write_bytes(pack(check.draw(np.random.default_rng(7))))
+    (tmp_path / "4.5.in").write_bytes(pack(check.judging().draw(np.random.default_rng(7))))
+    (tmp_path / "out").mkdir()
     monkeypatch.setenv(PROBE_DIR_ENV, str(tmp_path))
     sentiment.check_evaluate_predictions(table.evaluation(transpose=True))
     assert "PASS" not in capsys.readouterr().out
-    result = check.decide(unpack((tmp_path / "4.5.in").read_bytes()), (tmp_path / "4.5.out").read_bytes())
+    result = check.decide(unpack((tmp_path / "4.5.in").read_bytes()), (tmp_path / "out" / "4.5.out").read_bytes())
     assert result.status == FAILED and "transposed" in result.message
 
 
