@@ -29,7 +29,8 @@ LANGUAGE_INFO = {"codemirror_mode": {"name": "ipython", "version": 3}, "file_ext
 # and labhelpers without the instructor's modules (grading a class, releasing) or any answer keys.
 STUDENT_FILES = ("pyproject.toml", "environment.yml", "postBuild", "tools/install-mitdeeplearning.sh")
 LEARNER_TEMPLATES = ("README.md", "Makefile")
-INSTRUCTOR_ONLY = {"gradebook.py", "sandbox.py", "submissions.py", "release.py", "keys", "__pycache__"}
+INSTRUCTOR_ONLY = {"gradebook.py", "sandbox.py", "submissions.py", "release.py", "cgroups.py", "capped_client.py",
+                   "keys", "__pycache__"}
 
 
 class ReleaseError(Exception):

@@ -131,7 +131,7 @@ def test_release_is_idempotent(course, capsys):
 
 def test_bundle_writes_student_zip_and_executed_solutions(course):
     released(course)
-    for name in ("grading.py", "gradebook.py", "sandbox.py", "keys/answers.json", "checks/demo/judges.py"):
+    for name in ("grading.py", "gradebook.py", "sandbox.py", "cgroups.py", "keys/answers.json", "judges/demo/judges.py"):
         (course / "labhelpers" / name).parent.mkdir(parents=True, exist_ok=True)
         (course / "labhelpers" / name).write_text("# labhelpers\n")
     for name in ("README.md", "Makefile", "bundle/README.md", "bundle/Makefile", "tests/test_x.py", "bench/b.py"):
@@ -141,7 +141,7 @@ def test_bundle_writes_student_zip_and_executed_solutions(course):
     with zipfile.ZipFile(course / "dist" / "seqlab-student.zip") as archive:
         files = {name: archive.read(name).decode() for name in archive.namelist()}
     assert set(files) == {"seqlab/README.md", "seqlab/Makefile", "seqlab/notebooks/03_demo.ipynb",
-                          "seqlab/labhelpers/grading.py", "seqlab/labhelpers/checks/demo/judges.py"}
+                          "seqlab/labhelpers/grading.py", "seqlab/labhelpers/judges/demo/judges.py"}
     assert files["seqlab/README.md"] == "# bundle/README.md\n" and files["seqlab/Makefile"] == "# bundle/Makefile\n"
     html = (course / "dist" / "instructor" / "03_demo.html").read_text()
     assert written[-1].name == "03_demo.html"
@@ -162,10 +162,12 @@ def test_student_bundle_ships_the_learner_files_of_this_repository(tmp_path):
         names = set(archive.namelist())
         makefile = archive.read("seqlab/Makefile").decode()
     assert {"seqlab/README.md", "seqlab/pyproject.toml", "seqlab/tools/install-mitdeeplearning.sh",
-            "seqlab/labhelpers/report.py", "seqlab/labhelpers/checks/rnn/judges.py"} <= names
+            "seqlab/labhelpers/report.py", "seqlab/labhelpers/judges/rnn/judges.py",
+            "seqlab/labhelpers/probes/rnn.py", "seqlab/labhelpers/delegation.py"} <= names
     assert {f"seqlab/notebooks/{p.name}" for p in ROOT.glob("notebooks/*.ipynb")} <= names
     forbidden = ("seqlab/solutions/", "seqlab/tests/", "seqlab/bench/", "seqlab/labhelpers/keys/",
-                 "seqlab/labhelpers/gradebook.py", "seqlab/labhelpers/sandbox.py", "__pycache__")
+                 "seqlab/labhelpers/gradebook.py", "seqlab/labhelpers/sandbox.py", "seqlab/labhelpers/cgroups.py",
+                 "__pycache__")
     assert not [n for n in names if any(f in n for f in forbidden)]
     assert all(f"\n{target}:" in makefile for target in ("lab", "check", "status")) and "make test" not in makefile
 
