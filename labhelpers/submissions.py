@@ -432,6 +432,7 @@ def review_flags(sources: dict[str, str]) -> list[str]:
 EMPTY, INVALID, LINKED = "empty", "invalid notebook", "not followed"
 NOT_A_FILE, TOO_LARGE, UNREADABLE = "not a file", "too large", "unreadable"
 MAX_NOTEBOOK_BYTES = 64 * 2**20  # a submitted file larger than this (64 MiB) is refused unread
+MAX_JSON_VALUES = 500_000  # and one with more '{', '[' and ',' than this unparsed: a value costs up to 500 bytes
 KINDS = {stat.S_IFIFO: "a named pipe", stat.S_IFSOCK: "a socket", stat.S_IFCHR: "a device", stat.S_IFBLK: "a device"}
 
 
@@ -486,13 +487,18 @@ def _check(path: Path, info: os.stat_result, limit: int) -> int:
 def read_notebook(path: Path):
     """(notebook, None, "") or (None, status, note) for a file that is refused, empty or no notebook.
 
-    Its type and size are checked before it is read (`read_bounded`, MAX_NOTEBOOK_BYTES). The note
-    never quotes the file: what it holds may not be the student's. Outputs are dropped: grading runs code.
+    Its type and size are checked before it is read (`read_bounded`, MAX_NOTEBOOK_BYTES), and its number of
+    JSON values before it is parsed. The note never quotes the file: what it holds may not be the student's.
+    Outputs are dropped: grading runs code.
     """
     try:
-        text = read_bounded(path, MAX_NOTEBOOK_BYTES).decode("utf-8", errors="replace")
+        data = read_bounded(path, MAX_NOTEBOOK_BYTES)
     except Refused as refused:
         return None, refused.status, refused.note
+    if sum(map(data.count, (b"{", b"[", b","))) > MAX_JSON_VALUES:
+        return None, TOO_LARGE, f"more than {MAX_JSON_VALUES:,} JSON values: not parsed, not graded"
+    text = data.decode("utf-8", errors="replace")
+    del data  # parsing needs only the text
     if not text.strip():
         return None, EMPTY, "the file is empty"
     notebook, problem = _parse_notebook(text)
@@ -513,7 +519,7 @@ def _parse_notebook(text: str):
     except (ValueError, RecursionError):
         return None, "not JSON"
     cells = document.get("cells") if isinstance(document, dict) and document.get("nbformat") == 4 else None
-    if not isinstance(cells, list) or not all(isinstance(cell, dict) for cell in cells):
+    if not isinstance(cells, list) or not all(map(_is_cell, cells)):
         return None, "not a notebook of format 4"
     for cell in cells:
         cell.pop("attachments", None)
@@ -521,12 +527,17 @@ def _parse_notebook(text: str):
             cell["outputs"] = []
     try:
         notebook = nbformat.v4.to_notebook_json(document)
-    except Exception as error:  # a source that is not text, metadata nested too deeply, ...
+    except Exception as error:  # metadata nested too deeply, ...
         return None, type(error).__name__
-    if not all(isinstance(cell.get("cell_type"), str) and isinstance(cell.get("source"), str)
-               for cell in notebook.cells):
-        return None, "a cell without a type or source text"
     return notebook, ""
+
+
+def _is_cell(cell) -> bool:
+    """A notebook cell: a dict with a type, and its source as text or lines of text."""
+    if not isinstance(cell, dict) or not isinstance(cell.get("cell_type"), str):
+        return False
+    source = cell.get("source")
+    return isinstance(source, str) or isinstance(source, list) and all(isinstance(line, str) for line in source)
 
 
 def find_submissions(folder: Path) -> list[tuple[str, Path]]:
