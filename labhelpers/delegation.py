@@ -78,5 +78,7 @@ def watch(paths: tuple[str, ...], is_learner):
     try:
         yield called
     finally:
+        if sys.getprofile() is not profile:  # the learner's code switched the watch off
+            called.add("sys.setprofile")
         sys.setprofile(previous)
         threading.setprofile(previous_threads)

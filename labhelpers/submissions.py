@@ -390,8 +390,19 @@ def assemble(submission, lab: LabSpec) -> Assembled:
         if lines:
             label = labels.get(context[index], context[index]) if context[index] else "setup"
             written.setdefault(label, []).append("\n".join(lines))
-    notes += review_flags({label: "\n".join(parts) for label, parts in written.items()})
+    notes += review_flags({label: "\n".join(parts) for label, parts in written.items()}, _own_work(lab))
     return Assembled(notebook, missing, notes, LabSpec(lab.name, notebook, exercises, lab.imports))
+
+
+def _own_work(lab: LabSpec) -> dict[str, tuple[str, ...]]:
+    """For each exercise, the library functions it asks the learner to write by hand (its probe's `own_work`)."""
+    found = {}
+    for exercise in lab.exercises:
+        try:
+            found[exercise.label] = exercise.judge().own_work
+        except Exception:  # a lab whose checks cannot be imported here: no names to look for
+            continue
+    return found
 
 
 # ---------------------------------------------------------------- what deserves a human look
@@ -414,16 +425,31 @@ FLAGS = {
                                            r"|g(?<!\w.)lob\b",
     "dynamic code": r"(?:e(?<![.\w]e)(?:xec|val)|c(?<![.\w]c)ompile)\(|globals\(\)|s(?<!\w.)etattr\(|__dict__|__code__",
     "network": r"s(?<!\w.)ocket\b|urllib|r(?<!\w.)equests\b|http\.client",
+    "tracing or profiling": r"setprofile|settrace|_getframe|f_back\b",
 }
 
 
-def review_flags(sources: dict[str, str]) -> list[str]:
-    """Notes naming what each exercise's submitted code touches that deserves a human look."""
+def _shortcut_pattern(path: str) -> str:
+    """A name of a library shortcut ("keras.layers.LSTMCell.call" -> LSTMCell) as an attribute, an import
+    or a call, not as a word in prose; linear, like FLAGS."""
+    parts = path.split(".")
+    name = parts[-2] if parts[-1] == "call" else parts[-1]
+    return rf"\.{name}\b|import[ \t]+{name}\b|{name[0]}(?<!\w.){name[1:]}\s*\("
+
+
+def review_flags(sources: dict[str, str], own_work: dict[str, tuple[str, ...]] | None = None) -> list[str]:
+    """Notes naming what each exercise's submitted code touches that deserves a human look, and the
+    library shortcuts it names where its exercise asks for the work by hand (`own_work` by label; a
+    call of one fails the exercise already: a name alone may be a test of the answer)."""
     notes = []
     for label, source in sorted(sources.items()):
         found = [name for name, pattern in FLAGS.items() if re.search(pattern, source)]
         if found:
             notes.append(f"review: the code of {label} touches {', '.join(found)}")
+        named = [path for path in (own_work or {}).get(label, ()) if re.search(_shortcut_pattern(path), source)]
+        if named:
+            notes.append(f"review: the code of {label} names {', '.join(named)}, which the exercise asks to write "
+                         "by hand")
     return notes
 
 
