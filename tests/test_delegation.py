@@ -48,9 +48,9 @@ def test_the_same_computation_written_by_hand_is_not_counted():
 
 def test_switching_the_watch_off_is_seen():
     with delegation.watch(SHORTCUT, learner_file) as called:
-        sys.setprofile(None)
+        sys.settrace(None)
         tf.clip_by_global_norm(gradients(), 1.0)
-    assert called == {"sys.setprofile"}
+    assert called == {"sys.settrace"}
 
 
 def test_a_check_fails_a_delegating_answer_with_one_message():
@@ -68,7 +68,7 @@ def test_a_check_fails_a_delegating_answer_with_one_message():
 def test_the_grader_flags_a_named_shortcut_and_turned_off_tracing():
     own = {"2.2 clip_gradients": SHORTCUT}
     flags = submissions.review_flags({"2.2 clip_gradients": "from tensorflow import clip_by_global_norm as c\n"
-                                                            "sys.setprofile(None)"}, own)
+                                                            "sys.settrace(None)"}, own)
     assert any("names tensorflow.clip_by_global_norm" in flag for flag in flags)
     assert any("tracing or profiling" in flag for flag in flags)
     assert submissions.review_flags({"2.2 clip_gradients": "# unlike clip_by_global_norm, by hand\nx = 1"}, own) == []
