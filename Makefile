@@ -1,11 +1,12 @@
 # seqlab: `make lab` to learn, `make test` to check the course. See README.md.
-# setup, lab, check and status are the learner's targets, in bundle/Makefile.
-SETUP_SCRIPTS := tools/install-mitdeeplearning.sh tools/install-sandbox.sh
+# setup, lab, check and status are the learner's targets, in bundle/Makefile (each one a
+# `python -m labhelpers ...` command); the course adds the grader's sandbox to setup.
+SETUP_SCRIPTS := tools/install-sandbox.sh
 include bundle/Makefile
 DIR    ?= submissions
 OUT    ?= grades.csv
 
-.PHONY: test release bench grade clean
+.PHONY: test release bench grade site clean
 
 test: setup
 	LAB_QUICK=1 SEQLAB_PROGRESS=$(CURDIR)/.seqlab/test-progress.json \
@@ -19,8 +20,13 @@ release: setup
 grade: setup
 	$(PY) -m labhelpers grade $(DIR) --out $(OUT)
 
+# The course website: the solutions executed (quick mode; SITE_FLAGS=--full for the real runs) and
+# shown as their student views, built by Jupyter Book in .venv-site into dist/site/_build/html.
+site: setup
+	$(PY) -m labhelpers site $(SITE_FLAGS)
+
 bench: setup
 	@for script in bench/*.py; do echo "== $$script"; $(PY) $$script || exit 1; done
 
 clean:
-	rm -rf dist .seqlab .pytest_cache
+	rm -rf dist .seqlab .pytest_cache .venv-site

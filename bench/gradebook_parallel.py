@@ -6,7 +6,9 @@ a dead kernel, missing imports, edited checks, broken files) against its tiny tw
 the time is kernels and timeouts, not training. Both runs must give the expected row for every
 submission. The bars: grading them in parallel takes less time than one after another, and the
 right Lab 01 submission (the solution's answers in the student notebook) is graded, all passed,
-in under 30 s.
+in under 30 s. Then the right submission of every lab (the solution's answers in its student notebook)
+is graded on its own, and the seconds per notebook printed for each lab (`--labs-only` runs just that;
+`--lab 03` one lab).
 """
 
 from __future__ import annotations
@@ -19,14 +21,37 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
-from test_gradebook import grade, right_lab01_submission, write_course, write_submissions, wrong_rows  # noqa: E402
+from test_gradebook import (grade, right_lab01_submission, right_submission, write_course,  # noqa: E402
+                            write_submissions, wrong_rows)
 
 from labhelpers import gradebook  # noqa: E402
 
 JOBS = 4
 
 
+def seconds_per_lab(only: str | None = None) -> bool:
+    """Grade the right submission of each lab, one at a time; print its seconds per notebook."""
+    ok = True
+    for source in sorted((ROOT / "solutions").glob("*.ipynb")):
+        if only and not source.name.startswith(only):
+            continue
+        with tempfile.TemporaryDirectory() as tmp:
+            solutions = right_submission(Path(tmp), source.stem)
+            start = time.perf_counter()
+            [row] = gradebook.grade_folder(Path(tmp) / "in", solutions, gradebook.Settings(jobs=1), progress=None)
+            seconds = time.perf_counter() - start
+        right = row.passed == len(row.results) > 0
+        ok &= right
+        print(f"{source.stem}: {seconds:.1f} s per notebook, {row.passed}/{len(row.results)} passed, "
+              f"{row.points:g}/{row.max_points:g} points ({row.status}){'' if right else ' NOT all passed'}",
+              flush=True)
+    return ok
+
+
 def main() -> int:
+    if "--labs-only" in sys.argv or "--lab" in sys.argv:
+        only = sys.argv[sys.argv.index("--lab") + 1] if "--lab" in sys.argv else None
+        return 0 if seconds_per_lab(only) else 1
     with tempfile.TemporaryDirectory() as tmp:
         course = write_course(Path(tmp) / "course")
         (Path(tmp) / "submissions").mkdir()
@@ -53,7 +78,9 @@ def main() -> int:
     passed = row.passed == len(row.results) > 0
     print(f"a right Lab 01 submission: {row.passed}/{len(row.results)} passed in {seconds:.1f} s; "
           f"bar (all passed, under 30 s): {'met' if passed and seconds < 30 else 'NOT met'}")
-    return 0 if ok and passed and seconds < 30 else 1
+    print("seconds per notebook, the right submission of each lab (one kernel, sandboxed, LAB_QUICK=1):")
+    labs_ok = seconds_per_lab()
+    return 0 if ok and passed and seconds < 30 and labs_ok else 1
 
 
 if __name__ == "__main__":

@@ -46,6 +46,23 @@ LABS: dict[str, tuple[str, dict[str, str]]] = {
 }
 
 
+# What each exercise is worth (points), by exercise number: grades.csv, nbgrader's cell metadata,
+# Gradescope's results and the LMS exports all read it. An exercise not listed is worth DEFAULT_POINTS.
+POINTS: dict[str, float] = {
+    "1.2": 2, "1.3": 3, "1.4": 2, "1.5a": 1, "1.5b": 1, "1.7": 2,
+    "2.1": 2, "2.1b": 2, "2.2": 2, "2.4": 4,
+    "3.1": 1, "3.2": 2, "3.3": 2, "3.4": 1, "3.5": 3, "3.6a": 2, "3.6": 2,
+    "4.1": 1, "4.2": 2, "4.3": 2, "4.4": 2, "4.5": 2, "4.6": 2,
+    "5.2": 1, "5.3": 3, "5.4": 3, "5.5": 3,
+}
+DEFAULT_POINTS = 1.0
+
+
+def points_of(exercise_id: str) -> float:
+    """The points an exercise is worth ("1.3" or a label "1.3 MyRNNCell")."""
+    return float(POINTS.get(exercise_id.split()[0], DEFAULT_POINTS))
+
+
 # The learner module of each lab (labhelpers/<module>.py) , its probes (labhelpers/probes/<module>.py) and judges (labhelpers/judges/<module>/).
 MODULES = {"01": "rnn", "02": "lstm", "03": "music", "04": "sentiment", "05": "attention"}
 

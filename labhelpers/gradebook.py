@@ -21,7 +21,9 @@ Each row: one student's notebook, every exercise passed / failed (with the judge
 tried / not reached, the notebook's status (graded, timeout, kernel died, ...) and notes (edited
 cells, lab and file name disagreeing, a second notebook of one lab, code that deserves a review).
 A notebook that is empty, not JSON, a symbolic link, loops forever or kills its kernel gets its own
-row, and the batch goes on.
+row, and the batch goes on. Each exercise earns its points (exercises.POINTS; a judge may give part of
+them, grading.credit_parts). The CLI also writes grades.jsonl and totals.csv (platforms/records.py);
+labhelpers/platforms/ holds the other adapters on this core (nbgrader, Gradescope, LMS, report, shards).
 """
 
 from __future__ import annotations
@@ -47,7 +49,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from labhelpers import grading, sandbox
-from labhelpers.exercises import LABS
+from labhelpers.exercises import LABS, points_of
 from labhelpers.grading import FAILED, NOT_TRIED, PASSED
 from labhelpers.submissions import (EMPTY, INVALID, LINKED, NOT_A_FILE, TOO_LARGE, UNREADABLE, LabSpec, Refused,
                                     assemble, exercise_context, find_submissions, identify, lab_notes, load_labs,
@@ -82,6 +84,7 @@ class Settings:
     judges_path: list[str] = field(default_factory=list)  # extra folders importable by the judges only
     startup_timeout: float = 120.0
     use_sandbox: bool = True  # False only with --unsafe-no-sandbox
+    kernel_user: str | None = None  # without the sandbox: run each kernel as this user (platforms/unprivileged.py)
     limits: sandbox.Limits = field(default_factory=sandbox.Limits)
     secret: bytes = field(default_factory=lambda: secrets.token_bytes(32), repr=False)  # new every run
 
@@ -132,6 +135,7 @@ class ProbeFolder:
     def give(self, exercise_id: str, inputs: dict) -> None:
         (self.out / f"{exercise_id}.out").unlink(missing_ok=True)
         grading.write_atomically(self.path / f"{exercise_id}.in", grading.pack(inputs))
+        os.chmod(self.path / f"{exercise_id}.in", 0o644)  # the kernel's to read, whatever user it runs as
 
     def take(self, exercise_id: str) -> bytes | None:
         """The probe's packed data, or None when there is none (or it is a link, a pipe, or too large)."""
@@ -164,6 +168,11 @@ class Run:
         if not self.settings.use_sandbox:
             for folder in sandbox.HOME_FOLDERS:
                 (self.channel / folder).mkdir(parents=True, exist_ok=True)
+            if self.settings.kernel_user:
+                from labhelpers.platforms import unprivileged
+
+                return unprivileged.UserKernelManager(self.settings.kernel_user, self.channel, self.probes, env,
+                                                      self.settings.limits, group=group)
             return sandbox.UnsandboxedKernelManager(env)
         return sandbox.SandboxedKernelManager(self.channel, env, self.settings.limits, group=group,
                                               readable=[*map(Path, self.settings.pythonpath), self.probes.path],
@@ -175,7 +184,8 @@ class Run:
 
         asyncio.get_running_loop().set_exception_handler(_ignore_orphan_tasks)
         limits = self.settings.limits
-        group = cgroups.create(limits.processes, limits.group_memory_bytes)[0] if self.settings.use_sandbox else None
+        bounded = self.settings.use_sandbox or self.settings.kernel_user
+        group = cgroups.create(limits.processes, limits.group_memory_bytes)[0] if bounded else None
         client = CappedClient(self.notebook, limits.output_bytes, km=self.kernel_manager(group), allow_errors=True,
                               interrupt_on_timeout=True, startup_timeout=int(self.settings.startup_timeout),
                               record_timing=False, log=QUIET, shutdown_kernel="immediate")
@@ -258,13 +268,19 @@ class Result:
 
     status: str
     message: str = ""
+    score: float | None = None  # the share of the points earned (default: 1 passed, else 0)
+    max_points: float | None = None  # what the exercise is worth (default: exercises.POINTS by its label)
+
+    def __post_init__(self):
+        if self.score is None:
+            self.score = 1.0 if self.status == PASSED else 0.0
 
 
 def exercise_result(exercise, execution: Execution, missing: bool) -> Result:
     """An exercise's result: the judge's verdict on its probe data, or why there is none."""
     judged = execution.results.get(exercise.label)
     if judged is not None:  # whatever the layout: the answer in force when its check cell ran
-        return Result(judged.status, grading.shorten(judged.message, MESSAGE_LIMIT))
+        return Result(judged.status, grading.shorten(judged.message, MESSAGE_LIMIT), judged.score)
     if missing:
         return Result(NOT_TRIED, "your exercise cell was deleted: the notebook has no cell of this exercise")
     outcome = execution.outcomes.get(exercise.check) if exercise.check is not None else None
@@ -315,6 +331,22 @@ class Row:
     @property
     def score(self) -> float:
         return round(self.passed / len(self.results), 3) if self.results else 0.0
+
+    @property
+    def points(self) -> float:
+        """Points earned in this notebook (exercises.POINTS, partial credit included)."""
+        return round(sum(self.worth(label) * r.score for label, r in self.results.items()), 3)
+
+    @property
+    def max_points(self) -> float:
+        return round(sum(self.worth(label) for label in self.results), 3)
+
+    def worth(self, label: str) -> float:
+        result = self.results[label]
+        return float(result.max_points if result.max_points is not None else points_of(label))
+
+    def earned(self, label: str) -> float:
+        return round(self.worth(label) * self.results[label].score, 3)
 
 
 def _setup_error(lab: LabSpec, execution: Execution) -> str | None:
@@ -379,8 +411,10 @@ def _grade_into(row: Row, path: Path, labs: list[LabSpec], settings: Settings) -
 # ---------------------------------------------------------------- the batch and its reports
 
 
-def grade_folder(folder: Path, solutions: Path, settings: Settings | None = None, progress=print) -> list[Row]:
-    """Grade every submission in a folder, `settings.jobs` notebooks at a time."""
+def grade_folder(folder: Path, solutions: Path, settings: Settings | None = None, progress=print,
+                 only=None) -> list[Row]:
+    """Grade every submission in a folder, `settings.jobs` notebooks at a time; with `only`, those of the
+    students for whom only(student) is true (a shard of the class: platforms/shards.py)."""
     settings = settings or Settings()
     if settings.use_sandbox and (reason := sandbox.unavailable_reason()):
         raise SandboxUnavailable(reason)
@@ -388,7 +422,7 @@ def grade_folder(folder: Path, solutions: Path, settings: Settings | None = None
         if folder_on_path not in sys.path:
             sys.path.insert(0, folder_on_path)
     labs = load_labs(solutions, warn=progress or print)
-    submissions = find_submissions(folder)
+    submissions = [(s, path) for s, path in find_submissions(folder) if only is None or only(s)]
     rows = []
     with ThreadPoolExecutor(max_workers=max(1, settings.jobs)) as pool:
         futures = [pool.submit(grade_notebook, path, student, labs, settings) for student, path in submissions]
@@ -448,7 +482,8 @@ def write_csv(rows: list[Row], path: Path) -> None:
     would take for a formula (FORMULA_START) starts with ' (OWASP); the grader's numbers stay numbers.
     """
     exercises = sorted({label for row in rows for label in row.results}, key=_registry_position)
-    header = ["student", "notebook", "lab", "status", "score", "passed", "exercises", *exercises, "notes", "seconds"]
+    header = ["student", "notebook", "lab", "status", "score", "passed", "exercises", *exercises, "points",
+              "max points", *(f"points {e}" for e in exercises), "notes", "seconds"]
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", newline="", encoding="utf-8") as handle:
@@ -463,10 +498,12 @@ def _csv_row(row: Row, exercises: list[str]) -> list:
     try:
         return [escape(row.student), escape(row.notebook), row.lab, row.status, row.score, row.passed,
                 len(row.results), *(row.results[e].status if e in row.results else "" for e in exercises),
+                row.points, row.max_points, *(row.earned(e) if e in row.results else "" for e in exercises),
                 "; ".join(row.notes), row.seconds]
     except Exception as error:
         return [escape(str(row.student)), escape(str(row.notebook)), "", GRADER_ERROR, 0.0, 0, 0,
-                *[""] * len(exercises), f"the grader could not write this row ({failure(error)})", 0.0]
+                *[""] * len(exercises), 0.0, 0.0, *[""] * len(exercises),
+                f"the grader could not write this row ({failure(error)})", 0.0]
 
 
 def _csv_cell(value):
@@ -487,10 +524,12 @@ def student_summary(student: str, rows: list[Row]) -> str:
     lines = [f"# Grades for {escape(student)}", ""]
     for row in rows:
         lines += [f"## {escape(row.notebook)}" + (f" (lab {row.lab})" if row.lab else ""), "",
-                  f"Status: **{row.status}**. {row.passed} of {len(row.results)} exercises pass.", ""]
+                  f"Status: **{row.status}**. {row.passed} of {len(row.results)} exercises pass"
+                  f" ({row.points:g} of {row.max_points:g} points).", ""]
         if row.results:
-            lines += ["| exercise | result | details |", "|---|---|---|"]
-            lines += [f"| {_cell(label)} | {r.status} | {_cell(r.message)} |" for label, r in row.results.items()]
+            lines += ["| exercise | result | points | details |", "|---|---|---|---|"]
+            lines += [f"| {_cell(label)} | {r.status} | {row.earned(label):g} / {row.worth(label):g} "
+                      f"| {_cell(r.message)} |" for label, r in row.results.items()]
             lines.append("")
         lines += [f"- {note}" for note in row.notes] + ([""] if row.notes else [])
     return "\n".join(map(printable, lines))

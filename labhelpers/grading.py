@@ -85,6 +85,7 @@ class CheckFailed(AssertionError):
     def __init__(self, problem, *, expected=None, found=None, hint=None):
         self.problem, self.expected, self.found, self.hint = problem, expected, found, hint
         self.exercise = None
+        self.credit, self.credited = 0.0, []  # partial credit: the share of the points earned, and for what
         super().__init__(problem)
 
     def __str__(self):
@@ -128,6 +129,11 @@ class Result:
     name: str
     status: str  # PASSED, FAILED or NOT_TRIED
     message: str  # what was verified, or the failure message without the exercise label
+    score: float | None = None  # the share of the exercise's points earned: 1 passed, 0 failed, between: partial
+
+    def __post_init__(self):
+        if self.score is None:
+            self.score = 1.0 if self.status == PASSED else 0.0
 
     @property
     def label(self) -> str:
@@ -410,6 +416,26 @@ def matching_mistake(found, mistakes: dict, atol: float = 1e-4):
     return None
 
 
+def credit_parts(failure: CheckFailed, parts: dict[str, Callable[[], object]]) -> CheckFailed:
+    """`failure`, given the share of the points that the exercise's independent `parts` earn.
+
+    For a judge whose answer has properties that are right or wrong independently of each other (two
+    results computed separately): `parts` maps what a part is ("the accuracy") to a function that raises
+    CheckFailed when that part is wrong. The failure's message, and so the learner's box, is unchanged;
+    the gradebook gives `credit` of the points and says for which parts.
+    """
+    credited = []
+    for what, part in parts.items():
+        try:
+            part()
+        except Exception:  # a part that fails, or cannot be judged, earns nothing
+            continue
+        credited.append(what)
+    failure.credit = round(len(credited) / len(parts), 6) if parts and len(credited) < len(parts) else 0.0
+    failure.credited = credited if failure.credit else []
+    return failure
+
+
 # ---------------------------------------------------------------- exercises and labs
 
 
@@ -487,7 +513,10 @@ class Exercise:
         if failure is None:
             return Result(self.lab.number, self.id, self.name, PASSED, verified)
         status = NOT_TRIED if isinstance(failure, NotAttempted) else FAILED
-        return Result(self.lab.number, self.id, self.name, status, failure.message())
+        message = failure.message()
+        if failure.credit > 0:
+            message += f" Partial credit for {' and '.join(failure.credited)}."
+        return Result(self.lab.number, self.id, self.name, status, message, score=failure.credit)
 
     def verdict(self, inputs: dict, packed: bytes) -> tuple[str, CheckFailed | None]:
         """(what was verified, None) when the data passes, else ("", the labelled CheckFailed)."""

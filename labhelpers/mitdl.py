@@ -1,7 +1,7 @@
 """Reach into the mitdeeplearning package without running its __init__.
 
 `import mitdeeplearning` imports cv2, h5py, torch, openai and datasets, none of which the
-course installs (see tools/install-mitdeeplearning.sh for why). We only need its data files
+course installs (see labhelpers/install.py for why). We only need its data files
 and its `lab1` module, so we locate the package and load `lab1.py` on its own.
 """
 
@@ -11,7 +11,7 @@ import importlib.util
 from functools import lru_cache
 from pathlib import Path
 
-INSTALL_HINT = "run `make setup` (it calls tools/install-mitdeeplearning.sh)."
+INSTALL_HINT = "run `python -m labhelpers setup` (or `make setup`; in Colab, the notebook's first code cell)."
 
 
 def package_dir() -> Path:

@@ -30,7 +30,7 @@ LANGUAGE_INFO = {"codemirror_mode": {"name": "ipython", "version": 3}, "file_ext
 STUDENT_FILES = ("pyproject.toml", "environment.yml", "postBuild", "tools/install-mitdeeplearning.sh")
 LEARNER_TEMPLATES = ("README.md", "Makefile")
 INSTRUCTOR_ONLY = {"gradebook.py", "sandbox.py", "submissions.py", "release.py", "cgroups.py", "capped_client.py",
-                   "keys", "__pycache__"}
+                   "keys", "platforms", "site.py", "__pycache__"}
 
 
 class ReleaseError(Exception):
@@ -121,19 +121,34 @@ def render(notebook) -> str:
     return nbformat.writes(notebook, version=4) + "\n"
 
 
-def release(solutions: Path, notebooks: Path, check: bool = False) -> list[str]:
-    """Write (or with check=True, compare) every student notebook; return the problems found."""
+def release(solutions: Path, notebooks: Path, check: bool = False,
+            platform: tuple[str, str] | None = None) -> list[str]:
+    """Write (or with check=True, compare) every student notebook; return the problems found.
+
+    With `platform` = (GitHub repo, branch) (the CLI passes labhelpers/platform_links.py's), every
+    solution and student notebook also gets its Colab badge and setup cell (platform_links.py),
+    written into solutions/ too.
+    """
     problems = []
     sources = sorted(solutions.glob("*.ipynb"))
     if not sources:
         problems.append(f"no solution notebooks in {solutions}")
     for source in sources:
         solution = nbformat.read(source, as_version=4)
+        if platform is not None:
+            solution, stale = _with_platform(solution, source, solutions.name, platform, check)
+            problems += stale
         try:
             student, regions = student_notebook(solution, source.name)
         except ReleaseError as error:
             problems.append(str(error))
             continue
+        if platform is not None:  # the student notebook's badge opens the student notebook
+            from labhelpers.platform_links import with_badge
+
+            first = next((c for c in student.cells if c.cell_type == "markdown"), None)
+            if first is not None:
+                first.source = with_badge(first.source, f"{notebooks.name}/{source.name}", *platform)
         target = notebooks / source.name
         text = render(student)
         if check:
@@ -147,6 +162,22 @@ def release(solutions: Path, notebooks: Path, check: bool = False) -> list[str]:
         known = {s.name for s in sources}
         problems += [f"{p}: has no solution notebook" for p in sorted(notebooks.glob("*.ipynb")) if p.name not in known]
     return problems
+
+
+def _with_platform(solution, source: Path, folder: str, platform: tuple[str, str], check: bool):
+    """The solution with its Colab badge and setup cell; written back to `source` where they changed
+    (with check=True: reported instead)."""
+    from labhelpers.platform_links import with_platform_cells
+
+    placed = with_platform_cells(solution, f"{folder}/{source.name}", *platform)
+    if [(c.cell_type, c.source) for c in placed.cells] == [(c.cell_type, c.source) for c in solution.cells]:
+        return solution, []
+    if check:
+        return placed, [f"{source}: its Colab badge or setup cell is out of step with labhelpers/platform_links.py; "
+                        "run `python -m labhelpers release`"]
+    source.write_text(render(placed))
+    print(f"wrote {source} (Colab badge and setup cell)")
+    return placed, []
 
 
 def _compare(target: Path, expected_text: str, regions, solution) -> list[str]:

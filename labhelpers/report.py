@@ -130,6 +130,11 @@ def report_card(path: Path, timeout: float = 900) -> tuple[str, bool]:
     if lab is None:
         return f"{path.name}: {stop or 'ran to the end'} (no exercises: not a lab notebook)", stop is None
     keep(lab, results)
+    return card(path, lab, results, stop)
+
+
+def card(path: Path, lab: str, results: dict, stop: Stop | None) -> tuple[str, bool]:
+    """The card of a run (also what `pytest --nbval-lax` prints, labhelpers/nbval_report.py)."""
     rows = exercise_rows(path, lab, results, stop)
     passed = sum(status == grading.PASSED for _, status, _ in rows)
     head = f"{path.name}: {passed} of {len(rows)} exercises pass; {stop or 'ran to the end'}"

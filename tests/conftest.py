@@ -8,6 +8,11 @@ import pytest
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
+def pytest_configure(config):
+    config.addinivalue_line("markers", "sweep: a few grading seeds of the seed sweep (bench/seed_sweep.py runs it "
+                            "in full); `-m 'not sweep'` leaves them out")
+
+
 @pytest.fixture(autouse=True)
 def progress_file(tmp_path, monkeypatch):
     """A fresh progress file per test."""
@@ -27,3 +32,19 @@ def rejected():
         return str(failure.value)
 
     return run
+
+
+@pytest.fixture(scope="module")
+def course(tmp_path_factory):
+    """The tiny two-lab course of test_gradebook.py, written once per test module."""
+    from test_gradebook import write_course
+
+    return write_course(tmp_path_factory.mktemp("course"))
+
+
+@pytest.fixture(scope="module")
+def labs(course):
+    """The tiny course's labs, by name."""
+    from labhelpers import submissions
+
+    return {lab.name: lab for lab in submissions.load_labs(course / "solutions")}

@@ -17,6 +17,7 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 from labhelpers import __main__ as cli
 from labhelpers import gradebook, submissions
 from labhelpers.grading import FAILED, NOT_TRIED, PASSED
+from labhelpers.release import student_notebook
 from labhelpers.gradebook import EMPTY, GRADED, INVALID, KERNEL_DIED, NOT_REACHED, SETUP_ERROR, TIMEOUT, UNKNOWN_LAB
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -148,16 +149,6 @@ def write_course(root: Path) -> Path:
     nbformat.write(tiny_solution(), root / "solutions" / "97_tiny.ipynb")
     nbformat.write(other_solution(), root / "solutions" / "98_other.ipynb")
     return root
-
-
-@pytest.fixture(scope="module")
-def course(tmp_path_factory):
-    return write_course(tmp_path_factory.mktemp("course"))
-
-
-@pytest.fixture(scope="module")
-def labs(course):
-    return {lab.name: lab for lab in submissions.load_labs(course / "solutions")}
 
 
 def released(labs, name="97_tiny"):
@@ -458,17 +449,23 @@ def test_cli_help_warns_that_student_code_runs(capsys):
 def right_lab01_submission(folder: Path) -> Path:
     """folder/in/ann/lab.ipynb: the student notebook of Lab 01 with the solution's answers put in.
     Returns the solutions folder to grade it against (Lab 01 alone)."""
+    return right_submission(folder, "01_rnn_from_scratch")
+
+
+def right_submission(folder: Path, name: str, student: str = "ann") -> Path:
+    """folder/in/<student>/lab.ipynb: the student notebook of lab `name` (a solution's stem) with the
+    solution's answers put in. Returns the solutions folder to grade it against (that lab alone)."""
     solutions = folder / "solutions"
-    solutions.mkdir()
-    source = ROOT / "solutions" / "01_rnn_from_scratch.ipynb"
+    solutions.mkdir(exist_ok=True)
+    source = ROOT / "solutions" / f"{name}.ipynb"
     (solutions / source.name).write_bytes(source.read_bytes())
     lab = submissions.load_lab(source)
     solved = nbformat.read(source, as_version=4)
-    answers = nbformat.read(ROOT / "notebooks" / source.name, as_version=4)
+    answers, _ = student_notebook(solved, source.name)  # what notebooks/ holds when `release --check` passes
     for index in {i for e in lab.exercises for i in e.cells}:
         answers.cells[index].source = solved.cells[index].source
-    (folder / "in" / "ann").mkdir(parents=True)
-    nbformat.write(answers, folder / "in" / "ann" / "lab.ipynb")
+    (folder / "in" / student).mkdir(parents=True)
+    nbformat.write(answers, folder / "in" / student / "lab.ipynb")
     return solutions
 
 

@@ -18,7 +18,7 @@ from nbformat.v4 import new_code_cell, new_markdown_cell
 from labhelpers import gradebook, sandbox, submissions
 from labhelpers.gradebook import GRADED, SETUP_ERROR
 from labhelpers.grading import FAILED, NOT_TRIED, PASSED
-from test_gradebook import RIGHT, RIGHT_COUNTER, WRONG_DOUBLE, answered, grade, released, write_course
+from test_gradebook import RIGHT, RIGHT_COUNTER, WRONG_DOUBLE, answered, grade, released
 
 pytestmark = pytest.mark.filterwarnings("ignore:Non-unique cell id")  # nbformat repairs a pasted cell's id
 
@@ -29,16 +29,6 @@ R = {"7.1 double": PASSED, "7.2 Counter": PASSED}
 # A Counter that builds on 7.1: right only when the double in force is right.
 COUNTER_ON_DOUBLE = ("class Counter:\n    def __init__(self):\n        self.total = 0\n\n"
                      "    def add(self, number):\n        self.total += double(number) - number")
-
-
-@pytest.fixture(scope="module")
-def course(tmp_path_factory):
-    return write_course(tmp_path_factory.mktemp("course"))
-
-
-@pytest.fixture(scope="module")
-def labs(course):
-    return {lab.name: lab for lab in submissions.load_labs(course / "solutions")}
 
 
 def insert(notebook, index: int, *cells):
