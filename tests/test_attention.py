@@ -162,7 +162,9 @@ def test_another_seed_draws_other_inputs_and_judges_alike(exercise):
     assert check.decide(inputs, check.collect(right.answer(), inputs)).status == "passed"
     for wrong in (row for row in table.WRONG if row.exercise == exercise):
         result = check.decide(inputs, check.collect(wrong.answer(), inputs))
-        assert result.status == "failed" and re.search(wrong.names or "differ", result.message, re.IGNORECASE)
+        assert result.status == "failed", (wrong.mistake, result.message)
+        if not wrong.after_diagnosis:  # those measure the generic diagnosis' reach; test_mutations xfails them
+            assert re.search(wrong.names or "differ", result.message, re.IGNORECASE), (wrong.mistake, result.message)
 
 
 @pytest.mark.parametrize("exercise", ["5.2", "5.3", "5.4", "5.5"])

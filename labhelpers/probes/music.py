@@ -73,13 +73,14 @@ def get_batch(get_batch, inputs):
 
 # ---------------------------------------------------------------- 3.3 build_model
 def _units(model) -> list:
-    """The model's layers, nested models opened, an RNN's cell counted with its RNN."""
-    found, inside_rnn = [], set()
+    """The model's layers, nested models opened; an RNN's cell counted with its RNN, and a wrapper's layer
+    (TimeDistributed(Dense(...)), Bidirectional(LSTM(...))) with its wrapper, whose weights are its layer's."""
+    found, wrapped = [], set()
     for layer in model._flatten_layers(include_self=False, recursive=True):
-        if isinstance(layer, (keras.Model, keras.layers.InputLayer)) or id(layer) in inside_rnn:
+        if isinstance(layer, (keras.Model, keras.layers.InputLayer)) or id(layer) in wrapped:
             continue
-        if isinstance(layer, keras.layers.RNN):
-            inside_rnn.update(id(sub) for sub in layer._flatten_layers(include_self=False, recursive=True))
+        if isinstance(layer, (keras.layers.RNN, keras.layers.Wrapper, keras.layers.Bidirectional)):
+            wrapped.update(id(sub) for sub in layer._flatten_layers(include_self=False, recursive=True))
         found.append(layer)
     return found
 

@@ -11,8 +11,14 @@ Each lab has a module here (`tests/mutations/<module>.py`, e.g. rnn.py) that def
 or which mistake it was; None when the check cannot single the mistake out (the message must
 still say what differs; such rows count as rejected but not named).
 
+Rows marked `after_diagnosis=True` (under the comment "# written after diagnosis.py: tests its
+generality") were written once the judges' generic diagnosis (labhelpers/judges/diagnosis.py) was in
+place, without looking at what it names: their named share measures how far diagnosis from
+properties reaches beyond the mistakes anyone listed. `after_diagnosis(...)` marks a list of rows.
+
 tests/test_mutations.py runs every row; bench/check_mutations.py prints, per exercise, wrong
-rejected / total, right accepted / total and named / rejected.
+rejected / total, right accepted / total and named / rejected, and the same for the rows written
+after diagnosis.py on a line of their own.
 """
 
 from __future__ import annotations
@@ -29,6 +35,7 @@ class Wrong:
     mistake: str  # what the student got wrong, in a few words
     answer: Callable[[], tuple]  # the arguments for the check function
     names: str | None  # regex the rejection message must match; None if it cannot be singled out
+    after_diagnosis: bool = False  # written after labhelpers/judges/diagnosis.py, to test how general it is
 
 
 @dataclass
@@ -36,6 +43,13 @@ class Right:
     exercise: str
     style: str  # how this right answer differs from the others
     answer: Callable[[], tuple]
+
+
+def after_diagnosis(*rows: Wrong) -> list[Wrong]:
+    """The rows, marked as written after diagnosis.py (see the module docstring)."""
+    for row in rows:
+        row.after_diagnosis = True
+    return list(rows)
 
 
 def args(*answer):

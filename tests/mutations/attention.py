@@ -6,7 +6,7 @@ import numpy as np
 import tensorflow as tf
 from keras import layers
 
-from mutations import Right, Wrong
+from mutations import Right, Wrong, after_diagnosis
 
 # ---------------------------------------------------------------- 5.2 make_decoder_inputs
 
@@ -429,3 +429,60 @@ RIGHT = [
     Right("5.5", "EinsumDense and keras.ops, [s; a]", lambda: (LuongEinsumDense,)),
     Right("5.5", "a float64 layer", lambda: (LuongFloat64,)),
 ]
+
+
+# ---------------------------------------------------------------- written after diagnosis.py: tests its generality
+# Wrong answers written once labhelpers/judges/diagnosis.py was in place, as students write them, each with the
+# name a good diagnosis gives (None where nothing can single it out); bench/check_mutations.py counts them apart.
+def greedy_loop(model, sources, start_id, max_length, stop=None, stop_before=False, pad="full", keep_after_end=0,
+                first_ids=None, carry_c=True, lag=False, pad_value=0, one_row=False, no_mask=False):
+    """A student's NumPy greedy loop with one thing changed (the keyword arguments)."""
+    if one_row:  # decodes the first sentence and copies it to every row
+        ids = greedy_loop(model, sources[:1], start_id, max_length)
+        return np.repeat(ids, len(sources), axis=0)
+    encoder_states, state, source_mask = model.encoder(sources)
+    source_mask = None if no_mask else source_mask
+    start = np.full((len(sources), 1), start_id, "int32")
+    next_ids = start if first_ids is None else first_ids(sources)
+    before, written, done = start, [], np.zeros(len(sources), bool)
+    for _ in range(max_length):
+        logits, new_state, _ = model.decoder(next_ids, state, encoder_states, source_mask)
+        state = new_state if carry_c else [new_state[0], state[1]]
+        chosen = np.argmax(np.asarray(logits), axis=-1).astype("int32")
+        if stop and stop_before and stop(chosen, done):
+            break
+        written.append(chosen)
+        done |= chosen[:, 0] == 0
+        before, next_ids = next_ids, (before if lag else chosen)
+        if stop and stop(chosen, done):
+            break
+    ids = np.concatenate(written, axis=1)
+    for row in ids:  # padding after the end token (0)
+        ends = np.flatnonzero(row == 0)
+        if ends.size:
+            row[ends[0] + 1 + keep_after_end:] = 0
+            row[ends[0] + 1:] = np.where(row[ends[0] + 1:] == 0, pad_value, row[ends[0] + 1:])
+    if pad == "full":
+        ids = np.pad(ids, [(0, 0), (0, max_length - ids.shape[1])], constant_values=pad_value)
+    return ids
+
+
+GREEDY_AFTER_DIAGNOSIS = [
+    ("the loop stops the whole batch when one row ends",
+     lambda *a: greedy_loop(*a, stop=lambda ids, done: (ids == 0).any()), r"ends the whole batch when one row ends"),
+    ("ids stacked step-major, (max_length, batch)", lambda *a: greedy_loop(*a).T, r"transposed|axes are swapped"),
+    ("breaks before writing the end token of the first row to end",
+     lambda *a: greedy_loop(*a, stop=lambda ids, done: (ids == 0).any(), stop_before=True), r"when one row ends"),
+    ("the source mask left out (None)", lambda *a: greedy_loop(*a, no_mask=True), r"mask"),
+    ("padding mask off by one: the id after the end kept", lambda *a: greedy_loop(*a, keep_after_end=1),
+     r"after (its|the) end token"),
+    ("start id hard-coded as 1", lambda *a: greedy_loop(
+        *a, first_ids=lambda sources: np.ones((len(sources), 1), "int32")), r"in place of start_id|first input"),
+    ("only h carried, c stays the encoder's", lambda *a: greedy_loop(*a, carry_c=False), r"cell state c .*not carried"),
+    ("feeds the id from two steps back", lambda *a: greedy_loop(*a, lag=True), None),
+    ("pads with -1 after the end token", lambda *a: greedy_loop(*a, pad_value=-1), r"-1"),
+    ("decodes the first sentence for every row", lambda *a: greedy_loop(*a, one_row=True), r"expected in row 0"),
+]
+
+WRONG += after_diagnosis(*[Wrong("5.3", mistake, lambda answer=answer: (answer,), names)
+                           for mistake, answer, names in GREEDY_AFTER_DIAGNOSIS])

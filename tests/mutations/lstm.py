@@ -6,7 +6,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from mutations import Right, Wrong
+from mutations import Right, Wrong, after_diagnosis
 from right_answers import RightRNNCell
 
 
@@ -485,3 +485,114 @@ RIGHT = [
     Right("2.4", "per-gate slices with einsum", _cell(LSTMCellEinsum)),
     Right("2.4", "one product with [x, h]", _cell(LSTMCellConcat)),
 ]
+
+
+# ---------------------------------------------------------------- written after diagnosis.py: tests its generality
+# Wrong answers written once labhelpers/judges/diagnosis.py was in place, as students write them, each with the
+# name a good diagnosis gives (None where nothing can single it out); bench/check_mutations.py counts them apart.
+def _run_cell(cell, x):
+    """h_1..h_T and y_T of the cell from h_0 = 0, outside any tape."""
+    h, states = tf.zeros((x.shape[0], cell.state_size)), []
+    for t in range(x.shape[1]):
+        y, [h] = cell(x[:, t], [h])
+        states.append(h)
+    return tf.stack(states), y
+
+
+def _previous_states(h):
+    return tf.concat([tf.zeros_like(h[:1]), h[:-1]], axis=0)
+
+
+def terms_by_hand(cell, x, *, through_tanh=True, transpose=False, derivative=lambda h: 1 - h ** 2,
+                  at_previous=False, grad_shift=False):
+    """Backpropagation written out: g_T = W_hy^T 1, g_{k-1} = (g_k * tanh'(h_k)) W_hh; term k from g_k."""
+    h, y = _run_cell(cell, x)
+    W_hh = tf.transpose(cell.W_hh) if transpose else cell.W_hh
+    g = tf.ones_like(y) @ cell.W_hy
+    grads = [g]
+    for k in range(x.shape[1] - 1, 0, -1):
+        g = ((g * (1 - h[k] ** 2)) if through_tanh else g) @ W_hh
+        grads.append(g)
+    grads = tf.stack(grads[::-1])
+    if grad_shift:  # the term of step k takes the gradient at index k - 1
+        grads = tf.concat([grads[:1], grads[:-1]], axis=0)
+    h_prev = _previous_states(h)
+    delta = grads * derivative(h_prev if at_previous else h)
+    return tf.einsum("tbi,tbj->tij", delta, h_prev)[::-1]
+
+
+def terms_mean_loss(cell, x):
+    """The loss as a mean: `tf.reduce_mean(y)` where L is the sum of y_T."""
+    h, states = tf.zeros((x.shape[0], cell.state_size)), []
+    with tf.GradientTape() as tape:
+        for t in range(x.shape[1]):
+            y, [h] = cell(x[:, t], [h])
+            states.append(h)
+        loss = tf.reduce_mean(y)
+    grads, h_k = tf.stack(tape.gradient(loss, states)), tf.stack(states)
+    return tf.einsum("tbi,tbj->tij", grads * (1 - h_k ** 2), _previous_states(h_k))[::-1]
+
+
+def terms_total_over_T(cell, x):
+    """Splits the whole dL/dW_hh evenly over the T distances."""
+    h = tf.zeros((x.shape[0], cell.state_size))
+    with tf.GradientTape() as tape:
+        for t in range(x.shape[1]):
+            y, [h] = cell(x[:, t], [h])
+        loss = tf.reduce_sum(y)
+    total = tape.gradient(loss, cell.W_hh)
+    return tf.stack([total / x.shape[1]] * x.shape[1])
+
+
+def terms_not_held_fixed(cell, x):
+    """Term k as the whole derivative of h_k with respect to W_hh (through h_{k-1} too), weighted by dL/dh_k."""
+    h, states = tf.zeros((x.shape[0], cell.state_size)), []
+    with tf.GradientTape(persistent=True) as tape:
+        for t in range(x.shape[1]):
+            y, [h] = cell(x[:, t], [h])
+            states.append(h)
+        loss = tf.reduce_sum(y)
+    grads = tape.gradient(loss, states)
+    terms = [tape.gradient(states[k], cell.W_hh, output_gradients=grads[k]) for k in range(x.shape[1])]
+    return tf.stack(terms[::-1])
+
+
+def gradients_by_hand(cell, x, *, through_tanh=True, transpose=False):
+    """2.1 by hand: dL/dh_T = W_hy^T 1, then back one step at a time."""
+    h, y = _run_cell(cell, x)
+    W_hh = tf.transpose(cell.W_hh) if transpose else cell.W_hh
+    g = tf.ones_like(y) @ cell.W_hy
+    grads = [g]
+    for k in range(x.shape[1] - 1, 0, -1):
+        g = ((g * (1 - h[k] ** 2)) if through_tanh else g) @ W_hh
+        grads.append(g)
+    return tf.stack(grads[::-1])
+
+
+WRONG += after_diagnosis(
+    Wrong("2.1b", "minus sign (the descent direction)", _by_distance(terms_by_formula, lambda g: -g),
+          r"negated|sign is flipped"),
+    Wrong("2.1b", "tanh derivative taken at h_{k-1}", _by_distance(terms_by_hand, at_previous=True),
+          r"h_\{k-1\} in place of h_k"),
+    Wrong("2.1b", "derivative written (1 - h)**2", _by_distance(terms_by_hand, derivative=lambda h: (1 - h) ** 2),
+          r"\(1 - h\)\^2"),
+    Wrong("2.1b", "backward pass without the tanh factors", _by_distance(terms_by_hand, through_tanh=False),
+          r"derivative of tanh in the backward pass is missing"),
+    Wrong("2.1b", "backward pass through W_hh transposed", _by_distance(terms_by_hand, transpose=True),
+          r"transposed matrix.*backward|backward.*transposed"),
+    Wrong("2.1b", "sigmoid's derivative h (1 - h)", _by_distance(terms_by_hand, derivative=lambda h: h * (1 - h)),
+          r"sigmoid's derivative"),
+    Wrong("2.1b", "reduce_mean for the loss", _by_distance(terms_mean_loss), r"divided by the batch size"),
+    Wrong("2.1b", "the total gradient split evenly over T", _by_distance(terms_total_over_T),
+          r"mean over all distance|divided by T"),
+    Wrong("2.1b", "term k uses the gradient one index early", _by_distance(terms_by_hand, grad_shift=True),
+          r"dL/dh_\{k-1\} in place of dL/dh_k"),
+    Wrong("2.1b", "h_{k-1} not held fixed", _by_distance(terms_not_held_fixed), r"not held fixed|through h_\{k-1\}"),
+    Wrong("2.1", "minus sign", lambda: (lambda cell, x: -gradients_by_tape(cell, x), _rnn_cell()),
+          r"negated|sign is flipped"),
+    Wrong("2.1", "by hand, without the tanh factors", lambda: (
+        lambda cell, x: gradients_by_hand(cell, x, through_tanh=False), _rnn_cell()),
+          r"derivative of tanh in the backward pass is missing"),
+    Wrong("2.1", "by hand, W_hh transposed", lambda: (
+        lambda cell, x: gradients_by_hand(cell, x, transpose=True), _rnn_cell()), r"transposed"),
+)

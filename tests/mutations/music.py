@@ -7,7 +7,7 @@ import numpy as np
 import tensorflow as tf
 
 from labhelpers import mitdl
-from mutations import Right, Wrong, args
+from mutations import Right, Wrong, after_diagnosis, args
 
 VOCAB = sorted(set(mitdl.data_file("irish.abc").read_text()))  # as the notebook builds it
 C2I = {char: index for index, char in enumerate(VOCAB)}
@@ -217,6 +217,11 @@ class CharModel(keras.Model):
 
     def call(self, tokens, training=False):
         return self.dense(self.dropout(self.lstm(self.embedding(tokens)), training=training))
+
+
+def model_time_distributed(vocab_size, embedding_dim, rnn_units, dropout=0.0):
+    return keras.Sequential([*layers(vocab_size, embedding_dim, rnn_units, dropout)[:3],
+                             keras.layers.TimeDistributed(keras.layers.Dense(vocab_size))])
 
 
 def model_last_only(vocab_size, embedding_dim, rnn_units, dropout=0.0):
@@ -666,6 +671,7 @@ RIGHT = [
     Right("3.3", "Sequential.add, other initialisers", args(model_added)),
     Right("3.3", "functional API", args(model_functional)),
     Right("3.3", "subclassed Model", args(CharModel)),
+    Right("3.3", "TimeDistributed(Dense(vocab_size)): the same weights and outputs", args(model_time_distributed)),
     Right("3.4", "reduce_mean of sparse cross-entropy", args(loss_right)),
     Right("3.4", "loss object", args(loss_object)),
     Right("3.4", "tf.nn sparse softmax cross-entropy", args(loss_tf_nn)),
@@ -683,3 +689,65 @@ RIGHT = [
     Right("3.6", "Gumbel-max trick", args(generate_gumbel)),
     Right("3.6", "log-probabilities to tf.random.categorical", args(generate_log_probs)),
 ]
+
+
+# ---------------------------------------------------------------- written after diagnosis.py: tests its generality
+# Wrong answers written once labhelpers/judges/diagnosis.py was in place, as students write them, each with the
+# name a good diagnosis gives (None where nothing can single it out); bench/check_mutations.py counts them apart.
+def make_step_by_gates(order="ifco", gate=tf.sigmoid, candidate=tf.tanh, output_gate=tf.sigmoid, squash_c=True,
+                       lstm_bias=True, forget=True, recurrent_from="h"):
+    """sampling_step with the LSTM's equations written out from lstm.cell's weights, one thing changed."""
+
+    def sampling_step(embedding, lstm, dense, char_ids, state):
+        h, c = state
+        cell = lstm.cell
+        z = tf.matmul(embedding(char_ids), cell.kernel) + tf.matmul(h if recurrent_from == "h" else c,
+                                                                    cell.recurrent_kernel)
+        if lstm_bias:
+            z += cell.bias
+        blocks = dict(zip(order, tf.split(z, 4, axis=-1)))
+        i, f, g, o = gate(blocks["i"]), gate(blocks["f"]), candidate(blocks["c"]), output_gate(blocks["o"])
+        c = (f * c if forget else 0.0) + i * g
+        h = o * (tf.tanh(c) if squash_c else c)
+        return tf.matmul(h, dense.kernel) + dense.bias, [h, c]
+
+    return sampling_step
+
+
+def step_bias_twice(embedding, lstm, dense, char_ids, state):
+    h, state = lstm.cell(embedding(char_ids), state)
+    return dense(h) + dense.bias, state
+
+
+def step_relu_logits(embedding, lstm, dense, char_ids, state):
+    h, state = lstm.cell(embedding(char_ids), state)
+    return tf.nn.relu(dense(h)), state
+
+
+def step_stable_logits(embedding, lstm, dense, char_ids, state):
+    """Subtracts each row's largest logit 'for numerical stability'."""
+    h, state = lstm.cell(embedding(char_ids), state)
+    logits = dense(h)
+    return logits - tf.reduce_max(logits, axis=-1, keepdims=True), state
+
+
+WRONG += after_diagnosis(
+    Wrong("3.6a", "gates by hand in the order i, f, o, c", args(make_step_by_gates(order="ifoc")),
+          r"order i, f, o, c~"),
+    Wrong("3.6a", "gates by hand, tanh on the output gate", args(make_step_by_gates(output_gate=tf.tanh)),
+          r"tanh is used where the output gate's sigmoid"),
+    Wrong("3.6a", "gates by hand, no tanh on c_t", args(make_step_by_gates(squash_c=False)),
+          r"tanh of c_t is missing"),
+    Wrong("3.6a", "gates by hand, the recurrent part from c", args(make_step_by_gates(recurrent_from="c")),
+          r"the c passed in in place of the h passed in"),
+    Wrong("3.6a", "gates by hand, the LSTM's bias left out", args(make_step_by_gates(lstm_bias=False)),
+          r"LSTM's bias is missing"),
+    Wrong("3.6a", "gates by hand, c_t without f c_{t-1}", args(make_step_by_gates(forget=False)),
+          r"f c_\{t-1\} is missing"),
+    Wrong("3.6a", "gates by hand, sigmoid for the candidate", args(make_step_by_gates(candidate=tf.sigmoid)),
+          r"sigmoid is used where the candidate's tanh"),
+    Wrong("3.6a", "the Dense bias added twice", args(step_bias_twice), r"bias is counted twice"),
+    Wrong("3.6a", "ReLU on the logits", args(step_relu_logits), r"ReLU"),
+    Wrong("3.6a", "each row's largest logit subtracted", args(step_stable_logits),
+          r"same for every logit"),
+)

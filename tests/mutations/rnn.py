@@ -10,7 +10,7 @@ import numpy as np
 import tensorflow as tf
 
 from labhelpers import rnn
-from mutations import Right, Wrong, args
+from mutations import Right, Wrong, after_diagnosis, args
 from right_answers import RightRNNCell
 
 
@@ -568,6 +568,8 @@ WRONG = [
     Wrong("1.5b", "loop for 1-D only", args(one_hot_loop_1d), r"wrong shape"),
     Wrong("1.5b", "never sets the 1", args(lambda idx, v: np.zeros(np.shape(idx) + (v,))), r"no position is set"),
     Wrong("1.5b", "booleans", args(lambda idx, v: np.arange(v) == np.asarray(idx)[..., None]), r"must return floats"),
+    Wrong("1.5b", "sized from the data: np.eye(ids.max() + 1)",
+          args(lambda idx, v: np.eye(np.max(idx) + 1)[idx]), r"largest index in the data"),
     Wrong("1.5b", "shifted right", args(lambda idx, v: np.roll(np.eye(v)[idx], 1, axis=-1)), r"one place to the right"),
     Wrong("1.7", "softmax at the end", args(model_then(keras.layers.Softmax)), r"outputs probabilities"),
     Wrong("1.7", "every step's output", args(model_all_steps), r"one output per time step"),
@@ -611,3 +613,48 @@ RIGHT = [
     Right("1.7", "functional API, einsum cell", args(model_functional)),
     Right("1.7", "Sequential.add, keyword arguments", args(model_added)),
 ]
+
+
+# ---------------------------------------------------------------- written after diagnosis.py: tests its generality
+# Wrong answers written once labhelpers/judges/diagnosis.py was in place, as students write them, each with the
+# name a good diagnosis gives (None where nothing can single it out); bench/check_mutations.py counts them apart.
+def step_elementwise_recurrence(x, h_prev, W_xh, W_hh, W_hy, b):
+    h = np.tanh(W_hh * h_prev + W_xh @ x + b)
+    return W_hy @ h, h
+
+
+def step_row_vector_habit(x, h_prev, W_xh, W_hh, W_hy, b):
+    """Batch-code habit: h @ W."""
+    h = np.tanh(h_prev @ W_hh + W_xh @ x + b)
+    return W_hy @ h, h
+
+
+def step_bias_after_tanh(x, h_prev, W_xh, W_hh, W_hy, b):
+    h = np.tanh(W_hh @ h_prev + W_xh @ x) + b
+    return W_hy @ h, h
+
+
+def step_tanh_twice(x, h_prev, W_xh, W_hh, W_hy, b):
+    h = np.tanh(W_hh @ h_prev + W_xh @ x + b)
+    h = np.tanh(h)
+    return W_hy @ h, h
+
+
+def step_input_twice(x, h_prev, W_xh, W_hh, W_hy, b):
+    h = np.tanh(W_xh @ x + W_hh @ h_prev + W_xh @ x + b)
+    return W_hy @ h, h
+
+
+def step_elementwise_readout(x, h_prev, W_xh, W_hh, W_hy, b):
+    h = np.tanh(W_hh @ h_prev + W_xh @ x + b)
+    return W_hy * h, h
+
+
+WRONG += after_diagnosis(
+    Wrong("1.2", "elementwise * in the recurrent term only", args(step_elementwise_recurrence), r"elementwise"),
+    Wrong("1.2", "h_prev @ W_hh (row-vector habit)", args(step_row_vector_habit), r"transposed|other order"),
+    Wrong("1.2", "bias added after the tanh", args(step_bias_after_tanh), r"bias .*(after|outside) the tanh"),
+    Wrong("1.2", "tanh applied twice", args(step_tanh_twice), r"applied twice"),
+    Wrong("1.2", "W_xh x_t added twice", args(step_input_twice), r"W_xh x_t is counted twice"),
+    Wrong("1.2", "elementwise * in the readout", args(step_elementwise_readout), r"elementwise"),
+)

@@ -11,7 +11,7 @@ from keras import layers
 
 from labhelpers import sentiment
 
-from . import Right, Wrong
+from . import Right, Wrong, after_diagnosis
 
 
 # ---------------------------------------------------------------- 4.1 make_vectorizer
@@ -412,3 +412,88 @@ RIGHT = [
     Right("4.6", "loop over CSR rows", lambda: (ratios_in_a_loop,)),
     Right("4.6", "TensorFlow, dense, float32", lambda: (ratios_with_tensorflow,)),
 ]
+
+
+# ---------------------------------------------------------------- written after diagnosis.py: tests its generality
+# Wrong answers written once labhelpers/judges/diagnosis.py was in place, as students write them, each with the
+# name a good diagnosis gives (None where nothing can single it out); bench/check_mutations.py counts them apart.
+def _class_sums(counts, labels, binarise_q=True):
+    x = (counts > 0).astype("float64")
+    p = np.asarray(x[labels == 1].sum(axis=0)).ravel()
+    q = np.asarray((x if binarise_q else counts.astype("float64"))[labels == 0].sum(axis=0)).ravel()
+    return p, q
+
+
+def ratios_l2(counts, labels, alpha=1.0):
+    p, q = (alpha + s for s in _class_sums(counts, labels))
+    return np.log((p / np.linalg.norm(p)) / (q / np.linalg.norm(q)))
+
+
+def ratios_log1p(counts, labels, alpha=1.0):
+    p, q = (alpha + s for s in _class_sums(counts, labels))
+    return np.log1p(p / p.sum()) - np.log1p(q / q.sum())
+
+
+def ratios_of_logs(counts, labels, alpha=1.0):
+    p, q = (alpha + s for s in _class_sums(counts, labels))
+    return np.log(p / p.sum()) / np.log(q / q.sum())
+
+
+def ratios_with_prior(counts, labels, alpha=1.0):
+    """Adds the log prior ratio, as in the Naive Bayes classifier's bias."""
+    p, q = (alpha + s for s in _class_sums(counts, labels))
+    prior = np.log((labels == 1).mean() / (labels == 0).mean())
+    return np.log(p / p.sum()) - np.log(q / q.sum()) + prior
+
+
+def ratios_q_copied(counts, labels, alpha=1.0):
+    """A copy-paste slip: q is built from p's line."""
+    p_counts, q_counts = _class_sums(counts, labels)
+    p = alpha + p_counts
+    q = alpha + p_counts
+    return np.log(p / p.sum()) - np.log(q / q.sum())
+
+
+def ratios_alpha_on_p_only(counts, labels, alpha=1.0):
+    p_counts, q = _class_sums(counts, labels)
+    p = alpha + p_counts
+    q = q + (q == 0) * 1e-3  # "avoid log 0" where the smoothing was forgotten
+    return np.log(p / p.sum()) - np.log(q / q.sum())
+
+
+def ratios_alpha_plus_one(counts, labels, alpha=1.0):
+    """Laplace's +1 on top of the alpha."""
+    p, q = (alpha + 1 + s for s in _class_sums(counts, labels))
+    return np.log(p / p.sum()) - np.log(q / q.sum())
+
+
+def ratios_max_normalised(counts, labels, alpha=1.0):
+    p, q = (alpha + s for s in _class_sums(counts, labels))
+    return np.log(p / p.max()) - np.log(q / q.max())
+
+
+def ratios_q_mean(counts, labels, alpha=1.0):
+    x = (counts > 0).astype("float64")
+    p = alpha + np.asarray(x[labels == 1].sum(axis=0)).ravel()
+    q = alpha + np.asarray(x[labels == 0].mean(axis=0)).ravel()
+    return np.log(p / p.sum()) - np.log(q / q.sum())
+
+
+def ratios_q_raw_counts(counts, labels, alpha=1.0):
+    p, q = (alpha + s for s in _class_sums(counts, labels, binarise_q=False))
+    return np.log(p / p.sum()) - np.log(q / q.sum())
+
+
+WRONG += after_diagnosis(
+    Wrong("4.6", "L2 norm instead of L1", lambda: (ratios_l2,), r"L2"),
+    Wrong("4.6", "log1p instead of log", lambda: (ratios_log1p,), r"log1p"),
+    Wrong("4.6", "ratio of the logs", lambda: (ratios_of_logs,), r"ratio where a difference is meant"),
+    Wrong("4.6", "class prior added", lambda: (ratios_with_prior,), r"prior"),
+    Wrong("4.6", "q copied from p", lambda: (ratios_q_copied,), r"p in place of q"),
+    Wrong("4.6", "alpha only on p", lambda: (ratios_alpha_on_p_only,), r"alpha in q is missing"),
+    Wrong("4.6", "alpha + 1", lambda: (ratios_alpha_plus_one,), r"alpha = \d"),
+    Wrong("4.6", "normalised by the largest count", lambda: (ratios_max_normalised,), r"largest value"),
+    Wrong("4.6", "q a mean over the negative reviews", lambda: (ratios_q_mean,),
+          r"sum over the negative reviews is a mean"),
+    Wrong("4.6", "q from the raw counts", lambda: (ratios_q_raw_counts,), r"raw counts"),
+)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from labhelpers.judges import diagnosis
 from labhelpers.judges.attention.judges import cases_of, numeric_array
 from labhelpers.probes.attention import DrawnTranslator
 from labhelpers.grading import CheckFailed, shown
@@ -21,11 +22,21 @@ GREEDY_HINT = ("encode once; start the decoder from the encoder's final [h, c] w
 
 
 def draw_greedy(rng):
-    """Padded sources and the weights of a small encoder-decoder, three sizes, one with attention."""
-    cases = []
+    """Padded sources and the weights of a small encoder-decoder, three sizes, one with attention.
+
+    In the first case one row writes its end token (0) before another, and a row would write more after
+    its end token: the end token's bias is shifted by END_SHIFTS in turn until it does, and the decoder
+    is drawn again if no shift does (about one draw in 14), so that every seed tells padding after the
+    end, and a loop that stops when the first row ends, from the right decoding."""
     normal = lambda scale, *shape: rng.normal(0, scale, shape).astype("float32")  # noqa: E731
     lstm = lambda inputs: [normal(SCALES["kernel"], inputs, 4 * UNITS),  # noqa: E731
                            normal(SCALES["recurrent"], UNITS, 4 * UNITS), normal(SCALES["bias"], 4 * UNITS)]
+
+    def decoder(readout):
+        return [normal(SCALES["embedding"], TARGET_IDS, DIM), *lstm(DIM),
+                normal(SCALES["readout"], readout, TARGET_IDS), normal(SCALES["output bias"], TARGET_IDS)]
+
+    cases = []
     for batch, steps, max_length, attends, start in GREEDY_SIZES:
         lengths = rng.integers(2, steps + 1, size=batch)
         lengths[0] = steps
@@ -34,22 +45,27 @@ def draw_greedy(rng):
         cases.append({"sources": sources.astype("int32"), "start_id": start, "max_length": max_length,
                       "attends": attends, "units": UNITS,
                       "encoder": [normal(SCALES["embedding"], SOURCE_IDS, DIM), *lstm(DIM)],
-                      "decoder": [normal(SCALES["embedding"], TARGET_IDS, DIM), *lstm(DIM),
-                                  normal(SCALES["readout"], readout, TARGET_IDS), normal(SCALES["output bias"], TARGET_IDS)]})
-    _let_rows_end(cases[0])
-    return {"cases": cases}
+                      "decoder": decoder(readout)})
+    for _ in range(200):
+        if _let_rows_end(cases[0]):
+            return {"cases": cases}
+        cases[0]["decoder"] = decoder(UNITS)
+    raise RuntimeError("no decoder drawn in 200 tries lets a row end early")  # about 14**-200: never
 
 
-def _let_rows_end(case):
-    """Shift the bias of the end token until some row ends early and would go on writing after it."""
+def _let_rows_end(case) -> bool:
+    """Shift the bias of the end token until one row ends before another and a row would go on writing
+    after its end; False (the bias as it was) if no shift of END_SHIFTS does."""
     bias = case["decoder"][-1].copy()
     for shift in END_SHIFTS:
         case["decoder"][-1] = bias + np.float32(shift) * (np.arange(TARGET_IDS) == 0)
         written = decode(DrawnTranslator(case), case["sources"], case["start_id"], case["max_length"], pad=False)
         ended = np.cumsum(written == 0, axis=1) > 0
-        if (ended & (written != 0)).any() and not ended[:, 0].all():
-            return
+        first = np.where(ended.any(axis=1), ended.argmax(axis=1), written.shape[1])  # where each row ends
+        if (ended & (written != 0)).any() and first.min() < first.max():
+            return True
     case["decoder"][-1] = bias
+    return False
 
 
 def decode(model, sources, start_id, max_length, first_state="handed", feed="argmax", carry=True,
@@ -105,12 +121,33 @@ def _shape_problem(found, batch, max_length, vocabulary) -> str:
     return "the ids have the wrong shape"
 
 
-def _ids(value, expected_shape, vocabulary, where) -> np.ndarray:
+def _stopped_early(found, expected) -> str | None:
+    """For rows shorter than expected that are the expected rows cut at one step: when that step is where a row
+    wrote its end token, say so (the loop stopped when one row ended, and the rows were not padded)."""
+    if not (found.ndim == 2 and found.shape[0] == expected.shape[0] and 0 < found.shape[1] < expected.shape[1] - 1
+            and np.array_equal(found, expected[:, :found.shape[1]])):  # one id short: _shape_problem's off by one
+        return None
+    width = found.shape[1]
+    ended = [r for r in range(len(expected)) if expected[r, width - 1] == 0 and (width < 2 or expected[r, width - 2])]
+    unfinished = [r for r in range(len(expected)) if expected[r, width:].any()]
+    steps = f"{width} step{'s' if width > 1 else ''}"
+    if ended and unfinished:
+        return (f"the ids stop after {steps}, where row {ended[0]} wrote its end token (0), but row {unfinished[0]} "
+                "has more to write: the loop ends the whole batch when one row ends; each row goes on until its own "
+                "end token, and the rows are padded with 0 up to max_length ids")
+    return f"the ids are right but stop after {steps}: every row must be max_length ids long, padded with 0 after its end token"
+
+
+def _ids(value, expected_shape, vocabulary, where, expected=None) -> np.ndarray:
     array = numeric_array(value)
     if array is None:
         raise CheckFailed(f"greedy_decode did not return an array of ids ({where})",
                           expected=f"an array of integer ids of shape {expected_shape}", found=shown(value),
                           hint="return the ids as one array (np.concatenate the steps along axis 1).")
+    stopped = _stopped_early(array, expected) if expected is not None and array.shape != expected_shape else None
+    if stopped:
+        raise CheckFailed(f"{stopped} ({where})", expected=f"{expected_shape}: (batch, max_length)",
+                          found=str(array.shape), hint=GREEDY_HINT)
     if array.shape != expected_shape:
         raise CheckFailed(f"{_shape_problem(array, *expected_shape, vocabulary)} ({where})",
                           expected=f"{expected_shape}: (batch, max_length)", found=str(array.shape), hint=GREEDY_HINT)
@@ -156,7 +193,7 @@ def greedy(inputs, data):
     for number, (case, result) in enumerate(cases_of(inputs, data)):
         model = DrawnTranslator(case)
         expected = decode(model, case["sources"], case["start_id"], case["max_length"])
-        found = _ids(result.get("returned"), expected.shape, TARGET_IDS, _where(case))
+        found = _ids(result.get("returned"), expected.shape, TARGET_IDS, _where(case), expected)
         if number == 0 and not np.array_equal(_ids(result.get("again"), expected.shape, TARGET_IDS, _where(case)), found):
             raise CheckFailed(f"two calls on the same sources gave different ids ({_where(case)})",
                               expected="the same ids each time: greedy decoding takes the most probable id",
@@ -172,6 +209,12 @@ def greedy(inputs, data):
         mistake = _mistake(runs, number)
         if mistake:
             raise CheckFailed(f"{mistake} ({where})", **shown_rows, hint=GREEDY_HINT)
+        pattern = diagnosis.sequences(found, expected, end=0)
+        if pattern:
+            row = int(pattern[0].value)
+            raise CheckFailed(f"{pattern[0].text} ({where})", expected=f"row {row} = {expected[row].tolist()}",
+                              found=f"row {row} = {found[row].tolist()}; {diagnosis.sequence_where(found, expected)}",
+                              hint=GREEDY_HINT)
         unfed = _unfed_step(model, case, found)
         if unfed is not None:
             row, step, best = unfed
@@ -182,8 +225,9 @@ def greedy(inputs, data):
                 "targets (teacher forcing) are for training only, and sampling is not greedy",
                 expected=f"row {row} = {expected[row].tolist()}", found=f"row {row} = {found[row].tolist()}",
                 hint=GREEDY_HINT)
-        raise CheckFailed(f"the ids differ from greedy decoding after the end token ({where})", **shown_rows,
-                          hint=GREEDY_HINT)
+        raise CheckFailed(f"the ids differ from greedy decoding after the end token ({where})",
+                          expected=shown_rows["expected"],
+                          found=f"{shown_rows['found']}; {diagnosis.sequence_where(found, expected)}", hint=GREEDY_HINT)
     sizes = ", ".join(f"{len(case['sources'])}x{case['max_length']}" for case in inputs["cases"])
     return (f"the ids equal greedy decoding by a drawn LSTM encoder-decoder (its final [h, c] handed to the "
             f"decoder, each argmax fed back, the state carried, padding after the end token), for batches of "

@@ -12,6 +12,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from labhelpers.judges import diagnosis
 from labhelpers.probes.attention import gradients
 from labhelpers.grading import CheckFailed, describe_error, found_as_array, matching_mistake, shown
 
@@ -34,9 +35,11 @@ def close(found, reference) -> bool:
 
 
 def _difference(found, reference) -> str:
+    """What kind of difference it is (diagnosis' relations: transposed, scaled, shifted...) and where it starts."""
+    seen = diagnosis.diagnose(found, reference, rtol=RTOL, atol=ATOL)
     if found.shape != reference.shape:
-        return f"shape {found.shape} instead of {reference.shape}"
-    return f"max |diff| {max_diff(found, reference):.3g}"
+        return f"shape {found.shape} instead of {reference.shape}" + (f": {seen.named.text}" if seen else "")
+    return seen.text or f"max |diff| {max_diff(found, reference):.3g}"
 
 
 def largest_difference(found, reference, axes) -> str:

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from labhelpers.judges import diagnosis
 from labhelpers.judges.lstm.judges import (_backward, _close, _worst, checked_states, keras_simple_rnn,
-                                          last_output_gradients)
+                                          last_output_gradients, traced_backward)
 from labhelpers.grading import CheckFailed, found_as_array
 
 HINT = ("unroll from h_0 = 0 with L = sum(y_T); the term of step k is the gradient that W_hh receives "
@@ -32,6 +33,28 @@ def _by_distance(backward, forward):
 def _terms(states, grads):
     """Entry d: the term of dL/dW_hh of step k = T - d, from the states h_1..h_T and g_k = dL/dh_k."""
     return _by_distance(grads * (1 - states ** 2), _previous(states))
+
+
+def _traced_terms(states, W_hh, from_y):
+    """The terms by distance as `diagnosis` traces them: the backward pass and each term, their parts named."""
+    def reference(k):
+        grads = traced_backward(k, states, W_hh, from_y)
+        at = k.value("h_k in the derivative of tanh of each term", states, instead={"h_{k-1}": _previous(states)})
+        delta = k.product({"dL/dh_k": grads,
+                           "the derivative of tanh of each term": k.apply("the derivative of tanh of each term",
+                                                                          "tanh'", at)})
+        previous = k.value("the state h_{k-1} that W_hh multiplies", _previous(states), instead={"h_k": states})
+        outer = k.op("the outer product of each term", lambda a, b: np.einsum("tbi,tbj->tbij", a, b), delta, previous)
+        return k.reduce("the sum over the batch", "sum", outer, axis=1)[::-1]
+
+    return reference
+
+
+def _diagnosed(found, states, W_hh, from_y, expected, sizes) -> str:
+    """What the terms found are, as far as the traced computation and the generic relations can tell."""
+    diagnosed = diagnosis.diagnose(found, expected, reference=_traced_terms(states, W_hh, from_y),
+                                   axes=("distance d = {}", "row {}", "column {}"), sizes=sizes, rtol=1e-3, atol=1e-3)
+    return diagnosed.text or _worst(found, expected)
 
 
 def _keras_weight_gradient(case):
@@ -121,14 +144,16 @@ def weight_gradient_by_distance(inputs, data):
         if named:
             raise CheckFailed(named, expected="entry d = the term of dL/dW_hh of step k = T - d, L = sum(y_T)",
                               found="values equal to what that mistake computes", hint=HINT)
+        sizes = {"T": T, "the batch size": batch, "the number of outputs": case["W_hy"].shape[0]}
         if _close(found.sum(0), total, 1e-3):
             wrong = [d for d in range(T) if not _close(found[d], expected[d], 1e-3)]
             raise CheckFailed(f"the terms add up to dL/dW_hh but are split wrongly by distance: the entries at "
                               f"d = {wrong[:5]} differ (T = {T})", expected="entry d = the term of step k = T - d",
-                              found=_worst(found, expected), hint=HINT)
-        raise CheckFailed(f"the terms do not add up to dL/dW_hh (T = {T}, batch = {batch})",
-                          expected="the sum over d equal to Keras SimpleRNN's gradient of L = sum(y_T) "
-                          "with respect to W_hh", found=_worst(found.sum(0), total), hint=HINT)
+                              found=_diagnosed(found, states, W_hh, from_y, expected, sizes), hint=HINT)
+        raise CheckFailed(f"the terms are not those of dL/dW_hh by distance (T = {T}, batch = {batch}), and they do "
+                          "not add up to Keras SimpleRNN's gradient of L = sum(y_T)",
+                          expected="entry d = the term of dL/dW_hh of step k = T - d, L = sum(y_T)",
+                          found=_diagnosed(found, states, W_hh, from_y, expected, sizes), hint=HINT)
     lengths = ", ".join(str(case["x"].shape[1]) for case in inputs["cases"])
     return (f"entry d is the term of dL/dW_hh from step T - d, and the terms add up to Keras SimpleRNN's "
             f"gradient, for {len(inputs['cases'])} random cells (T = {lengths})")

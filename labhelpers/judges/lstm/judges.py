@@ -13,6 +13,7 @@ import keras
 import numpy as np
 
 from labhelpers.grading import CheckFailed, found_as_array, shown
+from labhelpers.judges import diagnosis
 
 GATES = "ifco"  # the row blocks of the LSTM's W_xh, W_hh and b, as in keras.layers.LSTM
 GATE_NAMES = {"i": "input i", "f": "forget f", "c": "candidate c~", "o": "output o"}
@@ -97,6 +98,23 @@ def last_output_gradients(case, states):
     return W_hh, from_y, _backward(states, W_hh, [0 * from_y] * (len(states) - 1) + [from_y])
 
 
+def traced_backward(k, states, W_hh, from_y):
+    """dL/dh_t for t = 1..T, L = sum(y_T), as `diagnosis` traces it (k: its Trace): the loss, the derivative of
+    tanh and the step back through W_hh named where the backward pass uses them."""
+    T = len(states)
+    none = [0 * from_y] * (T - 1)
+    injected = k.value("L = the sum of the last output y_T", [*none, from_y], instead={
+        "L = the sum of every output y_1..y_T": [from_y] * T,
+        "L = the sum of the last state h_T (without the readout W_hy)": [*none, np.ones_like(from_y)]})
+    grads, upstream = [], 0.0
+    for t in reversed(range(T)):
+        grad = upstream + injected[t]
+        grads.append(grad)
+        through = k.apply("the derivative of tanh in the backward pass", "tanh'", states[t])
+        upstream = k.op("the step back through W_hh in the backward pass", "vecmat", grad * through, W_hh)
+    return np.stack(grads[::-1])
+
+
 def _first_break(found, states, W_hh, from_y):
     """The last t (1-based) at which the chain rule fails, going back from T; None if it holds everywhere."""
     if not _close(found[-1], from_y, 1e-3):
@@ -132,6 +150,9 @@ def _bptt_scaled(found, expected, batch, output_dim) -> str | None:
         return None
     if any(np.isclose(k, 1 / n, rtol=1e-3) for n in (batch, output_dim, batch * output_dim)):
         return f"the gradients are the right ones divided by {1 / k:.3g}: L is a mean; it must be the sum of y_T"
+    named = diagnosis.scale_words(k, {"T": len(found), "the batch size": batch, "the number of outputs": output_dim})
+    if named:
+        return f"the gradients are the right ones {named[0]}: check how L is formed from y_T"
     return f"the gradients are the right ones times {k:.4g}: check how L is formed from y_T"
 
 
@@ -205,9 +226,13 @@ def bptt(inputs, data):
         where = ("dL/dh_T (the last entry) is not W_hy^T 1" if wrong == T else
                  f"dL/dh_t at t = {wrong} is not the gradient at t = {wrong + 1} sent back one step "
                  f"(the entries after it are consistent)")
+        diagnosed = diagnosis.diagnose(found, expected, reference=lambda k: traced_backward(k, states, W_hh, from_y),
+                                       axes=("entry {}", "row {}", "unit {}"), rtol=1e-3, atol=1e-3,
+                                       sizes={"T": T, "the batch size": batch,
+                                              "the number of outputs": case["W_hy"].shape[0]})
         raise CheckFailed(f"{where} (T = {T}, batch = {batch})",
                           expected="dL/dh_T = W_hy^T 1 and dL/dh_{t-1} = W_hh^T diag(1 - h_t^2) dL/dh_t",
-                          found=_worst(found, expected), hint=BPTT_HINT)
+                          found=diagnosed.text or _worst(found, expected), hint=BPTT_HINT)
     lengths = ", ".join(str(case["x"].shape[1]) for case in inputs["cases"])
     return (f"dL/dh_t follows the chain rule back from dL/dh_T = W_hy^T 1 at every step, "
             f"for {len(inputs['cases'])} random cells (T = {lengths})")

@@ -44,7 +44,8 @@ def tunes_text() -> str:
 
 
 def draw_vectorize(rng):
-    """Excerpts of the tunes: short, padded with whitespace, a lone blank character, long."""
+    """Excerpts of the tunes: short, padded with whitespace (spaces in front, a newline behind, so that every
+    seed tells stripping, dropping spaces and dropping newlines apart), a lone blank character, long."""
     text = tunes_text()
 
     def excerpt(low, high):
@@ -52,9 +53,9 @@ def draw_vectorize(rng):
         start = int(rng.integers(0, len(text) - length))
         return text[start:start + length]
 
-    blanks = [" ", "\n", "  ", "\n\n", " \n"]
-    pad = lambda: blanks[int(rng.integers(len(blanks)))]  # noqa: E731
-    return {"texts": [excerpt(3, 7), pad() + excerpt(20, 60) + pad(), str(rng.choice([" ", "\n"])),
+    front, behind = [" ", "  ", "\n "], ["\n", "\n\n", " \n"]
+    pad = lambda blanks: blanks[int(rng.integers(len(blanks)))]  # noqa: E731
+    return {"texts": [excerpt(3, 7), pad(front) + excerpt(20, 60) + pad(behind), str(rng.choice([" ", "\n"])),
                       excerpt(150, 300)]}
 
 
@@ -141,21 +142,28 @@ def vectorize_string(inputs, data):
 
 
 # ---------------------------------------------------------------- 3.2 get_batch
+# The runs of 3.2: ranges [low, high) of the text's length, seq_length and batch_size, and the calls made.
+BATCH_RUNS = [((200, 400), (12, 25), (4, 9), 4), ((60, 120), (3, 7), (10, 16), 4)]
 TIGHT_STARTS = 5  # the last run's text has room for exactly this many windows
+TIGHT_BATCH, TIGHT_CALLS = 3, 150  # its batch size and its number of calls
+# A right get_batch draws each start of the last run between these counts (inclusive), or is rejected:
+# see tests/test_check_error_rates.py for the false-reject probability.
+TIGHT_COUNTS = (49, 137)
 
 
 def draw_batches(rng):
-    """Texts of distinct values (so each window's start can be read off); the last one tight."""
+    """Texts of distinct values (so each window's start can be read off); the last one tight, so that the
+    last start, whose labels end at the text's last character, is one of only TIGHT_STARTS."""
 
     def run(length, seq_length, batch_size, calls):
         text = rng.permutation(length) + int(rng.integers(3, 40))
         return {"text": text, "seq_length": seq_length, "batch_size": batch_size, "calls": calls}
 
+    runs = [run(int(rng.integers(*length)), int(rng.integers(*seq)), int(rng.integers(*batch)), calls)
+            for length, seq, batch, calls in BATCH_RUNS]
     tight = int(rng.integers(6, 12))
-    return {"seed": int(rng.integers(2**31)), "runs": [
-        run(int(rng.integers(200, 400)), int(rng.integers(12, 25)), int(rng.integers(4, 9)), 4),
-        run(int(rng.integers(60, 120)), int(rng.integers(3, 7)), int(rng.integers(10, 16)), 4),
-        run(tight + TIGHT_STARTS, tight, 3, 100)]}
+    tight_run = run(tight + TIGHT_STARTS, tight, TIGHT_BATCH, TIGHT_CALLS)
+    return {"seed": int(rng.integers(2**31)), "runs": [*runs, tight_run]}
 
 
 def _call_errors(run, calls) -> None:
@@ -255,6 +263,13 @@ def _judge_randomness(run, starts: list[np.ndarray]) -> None:
 
 
 def _judge_coverage(run, starts: list[np.ndarray]) -> None:
+    """Every start drawn, each between TIGHT_COUNTS times (about equally often).
+
+    False-reject probability <= 6.7e-7 for the whole check (3.2), from exact binomial tails: a start's
+    count is Binomial(3 * 150, 1/5) when the starts are drawn independently, Binomial(150, 3/5) when a
+    batch's 3 starts are distinct; a union bound over the 5 starts and both tails, plus < 1e-20 for
+    `_judge_randomness` (tests/test_check_error_rates.py recomputes it).
+    """
     last = len(run["text"]) - run["seq_length"] - 1
     counts = np.bincount(np.concatenate(starts), minlength=last + 1)
     missing = [s for s in range(last + 1) if counts[s] == 0]
@@ -268,14 +283,19 @@ def _judge_coverage(run, starts: list[np.ndarray]) -> None:
                           found=f"how often each start was drawn in {len(starts)} calls: {seen}",
                           hint="count how many windows of seq_length + 1 characters fit in the text, and remember "
                           "that np.random.choice(n) and np.random.randint(0, n) never draw n itself.")
-    chi2 = float(((counts - counts.mean()) ** 2 / counts.mean()).sum())
-    if chi2 > 35:  # p < 1e-6 for 4 degrees of freedom
-        raise CheckFailed("the start positions are not drawn uniformly", expected=expected,
+    low, high = TIGHT_COUNTS
+    if counts.min() < low or counts.max() > high:
+        raise CheckFailed("the start positions are not drawn uniformly",
+                          expected=expected + f": each between {low} and {high} times in {counts.sum()} draws",
                           found=f"how often each start was drawn: {seen}",
                           hint="draw each start uniformly from all the positions that fit.")
 
 
 def get_batch(inputs, data):
+    """Windows, shifted labels, new starts at each call, and every start of the tight run about equally often.
+
+    False-reject probability <= 6.7e-7 (see `_judge_coverage`; tests/test_check_error_rates.py recomputes it).
+    """
     runs = list(zip(inputs["runs"], records(data, "runs", len(inputs["runs"]), ("calls", "kind", "parts"))))
     starts = [_starts(run, result) for run, result in runs]
     for (run, _), found in zip(runs[:-1], starts[:-1]):
@@ -283,7 +303,7 @@ def get_batch(inputs, data):
     _judge_coverage(inputs["runs"][-1], starts[-1])
     return ("NumPy arrays of random (batch_size, seq_length) windows, labels shifted by one (what mitdeeplearning's "
             "3 batch tests ask), every start from 0 to len(text) - seq_length - 1 drawn "
-            f"({sum(r['calls'] for r in inputs['runs'])} calls on 3 texts)")
+            f"({sum(r['calls'] for r in inputs['runs'])} calls on {len(inputs['runs'])} texts)")
 
 
 PAST_THE_END = ("a window that runs past the end of the text is shorter than seq_length: the last start s must "

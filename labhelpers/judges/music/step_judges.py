@@ -11,7 +11,8 @@ from __future__ import annotations
 import keras
 import numpy as np
 
-from labhelpers.judges.music.judges import first_difference, log_softmax
+from labhelpers.judges import diagnosis
+from labhelpers.judges.music.judges import log_softmax
 from labhelpers.judges.music.model_judges import draw_weights
 from labhelpers.probes.music import reference_layers
 from labhelpers.grading import CheckFailed, describe_error, found_as_array, matching_mistake, shorten, shown
@@ -64,6 +65,45 @@ class Reference:
         return keras.ops.convert_to_numpy(self.dense(np.asarray(h, "float32"))).astype("float64")
 
 
+def _traced_step(weights, ids, h, c):
+    """One step of Embedding -> LSTM -> Dense in NumPy, as `diagnosis` traces it: every part named where it is
+    computed (Keras' gate order i, f, c~, o; sigmoid gates, tanh candidate and tanh of c_t)."""
+    E = np.asarray(weights["embedding"][0], "float64")
+    kernel, recurrent, bias = (np.asarray(w, "float64") for w in weights["lstm"])
+    W, b = (np.asarray(w, "float64") for w in weights["dense"])
+    h, c = np.asarray(h, "float64"), np.asarray(c, "float64")
+    zeros = np.zeros_like(h)
+
+    def reference(k):
+        x = E[np.asarray(ids)]
+        h_in = k.value("the h passed in", h, instead={"the c passed in": c, "zeros": zeros})
+        c_in = k.value("the c passed in", c, instead={"the h passed in": h, "zeros": zeros})
+        z = k.sum({"the input's part x W": k.op("the input's part x W", "vecmat", x, kernel),
+                   "the state's part h U": k.op("the state's part h U", "vecmat", h_in, recurrent),
+                   "the LSTM's bias": bias}, name="the gates' pre-activations")
+        i, f, g, o = k.split("the gates' pre-activations", z, ("i", "f", "c~", "o"))
+        i = k.apply("the input gate's sigmoid", "sigmoid", i)
+        f = k.apply("the forget gate's sigmoid", "sigmoid", f)
+        g = k.apply("the candidate's tanh", "tanh", g)
+        o = k.apply("the output gate's sigmoid", "sigmoid", o)
+        c_new = k.sum({"f c_{t-1}": k.product({"the forget gate f": f, "c_{t-1}": c_in}),
+                       "i c~": k.product({"the input gate i": i, "the candidate c~": g})}, name="c_t")
+        h_new = k.product({"the output gate o": o, "tanh(c_t)": k.apply("the tanh of c_t", "tanh", c_new)})
+        out = k.value("the LSTM's output h_t", h_new, instead={"the new cell state c_t": c_new, "the h passed in": h})
+        logits = k.sum({"the Dense layer's product": k.op("the Dense layer's product", "vecmat", out, W),
+                        "the Dense layer's bias": b})
+        return {"logits": logits, "h": h_new, "c": c_new}
+
+    return reference
+
+
+def _diagnosed(inputs, found, output, expected) -> str:
+    """What the logits (or the new h or c) are, as far as the traced step and the generic relations can tell."""
+    reference = _traced_step(inputs["weights"], inputs["ids"], inputs["h"], inputs["c"])
+    axes = ("row {}", "logit {}") if output == "logits" else ("row {}", "unit {}")
+    return diagnosis.diagnose(found, expected, reference=reference, output=output, axes=axes).text
+
+
 def _outcome(data, key):
     """data[key]: what one call returned, or a CheckFailed for the error it raised or a forged record."""
     found = data.get(key) if isinstance(data, dict) else None
@@ -84,14 +124,14 @@ def _parts(returned, what, shapes) -> tuple[np.ndarray, list[np.ndarray]]:
                           found="the logits alone, without the new state" if alone else shown(returned), hint=HINT)
     logits = found_as_array(returned[0], "the logits", f"an array of shape {(batch, vocab)}", HINT)
     if logits.shape != (batch, vocab):
-        diagnosis = {(batch, 1, vocab): ": a time axis of length 1 is left in; the step takes and returns one "
+        cause = {(batch, 1, vocab): ": a time axis of length 1 is left in; the step takes and returns one "
                      "character per row, (batch,) in and (batch, vocab_size) out",
                      (vocab,): ": one row only (is the batch dimension dropped?)",
                      (1, vocab): ": one row only, not one per row of char_ids",
                      (batch, units): ": the LSTM's output h, not the Dense layer's logits"}.get(logits.shape, "")
         raise CheckFailed(f"the logits {what} returned have the wrong shape",
                           expected=f"{(batch, vocab)}: one row of vocab_size logits per row of char_ids",
-                          found=f"{logits.shape}{diagnosis}", hint=HINT)
+                          found=f"{logits.shape}{cause}", hint=HINT)
     state = returned[1]
     if isinstance(state, np.ndarray) and state.shape == (2, batch, units):
         state = list(state)  # h and c stacked in one tensor: the cell reads it as [h, c]
@@ -150,11 +190,10 @@ def _logit_mistake(reference, inputs, logits, z, h1, c1) -> str | None:
 def _judge_given(reference, inputs, logits, state) -> None:
     z, h1, c1 = reference.one_step(inputs["ids"], inputs["h"], inputs["c"])
     if not np.allclose(logits, z, atol=1e-4):
-        b, _ = first_difference(logits, z)
         raise CheckFailed("from a given state [h, c], the logits differ from one step of the model",
                           expected="the Dense layer's logits of the LSTM's output after reading char_ids from `state`",
                           found=_logit_mistake(reference, inputs, logits, z, h1, c1)
-                          or f"other values from row {b} on (max |diff| {np.abs(logits - z).max():.3g})", hint=HINT)
+                          or _diagnosed(inputs, logits, "logits", z), hint=HINT)
     h, c = inputs["h"], inputs["c"]
     mistakes = {"h and c are swapped in the returned state: return [h, c], in that order": [c1, h1],
                 "the state returned is the one passed in: return the new state of the LSTM's step": [h, c],
@@ -163,11 +202,12 @@ def _judge_given(reference, inputs, logits, state) -> None:
                 "the returned state is [h, 0]: the cell state c is lost": [h1, np.zeros_like(c)]}
     if not np.allclose(np.stack(state), np.stack([h1, c1]), atol=1e-4):
         name = matching_mistake(np.stack(state), {k: np.stack(v) for k, v in mistakes.items()})
-        which = "h" if not np.allclose(state[0], h1, atol=1e-4) else "c"
+        index = 0 if not np.allclose(state[0], h1, atol=1e-4) else 1
+        which = "hc"[index]
         raise CheckFailed("the logits are right, but the new state is not the LSTM's state after the step",
                           expected="[h, c]: the output h and the cell state c after reading char_ids",
-                          found=name or f"another {which} (max |diff| "
-                          f"{np.abs(np.stack(state) - np.stack([h1, c1])).max():.3g})", hint=HINT)
+                          found=name or f"another {which}: " + _diagnosed(inputs, state[index], which, [h1, c1][index]),
+                          hint=HINT)
 
 
 def _judge_compiled(data, logits, state, shapes) -> None:
@@ -194,14 +234,20 @@ def _judge_sequence(reference, inputs, data, shapes) -> None:
                           expected=f"{prefix.shape[1]} results", found=shown(sequence),
                           hint="run your answer's cell, then the check cell as it is.")
     z, h, c = reference.run(prefix)
+    calls = []
     for t, call in enumerate(sequence):
         what = f"the call for character {t + 1} of the prefix"
         logits, state = _parts(_outcome({"call": call}, "call"), what, shapes)
+        calls.append(logits)
         if not np.allclose(logits, z[:, t], atol=1e-4):
+            found = np.stack(calls + [_parts(_outcome({"call": later}, "call"), what, shapes)[0]
+                                      for later in sequence[t + 1:]])
+            seen = diagnosis.diagnose(found, np.swapaxes(z, 0, 1)[:len(found)],
+                                      axes=("call {}", "row {}", "logit {}"))
             raise CheckFailed(f"carried from the zero state over a prefix, the logits of {what} differ from the "
                               "model run on the whole prefix",
                               expected="the same logits as the model on the prefix read so far",
-                              found=f"max |diff| {np.abs(logits - z[:, t]).max():.3g}",
+                              found=seen.text or f"max |diff| {np.abs(logits - z[:, t]).max():.3g}",
                               hint="compute only from char_ids and the state passed in; keep nothing between calls.")
     if len(sequence) < prefix.shape[1]:
         raise CheckFailed("the state your step returned could not be passed back into it",

@@ -12,6 +12,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from labhelpers.judges.diagnosis import diagnose, diagnose_all
 from labhelpers.probes.rnn import CELL_WEIGHTS, readout_cell
 from labhelpers.grading import CheckFailed, describe_error, errors_in, found_as_array, shown
 
@@ -125,6 +126,35 @@ def _step_mistakes(x, h_prev, W_xh, W_hh, W_hy, b, h_ref):
     }
 
 
+def _traced_step(x, h_prev, W_xh, W_hh, W_hy, b):
+    """One step as `diagnosis` traces it: the terms, products, tanh and readout named where they are computed."""
+    args = [np.asarray(a, "float64") for a in (x, h_prev, W_xh, W_hh, W_hy, b)]
+    x, h_prev, W_xh, W_hh, W_hy, b = args
+
+    def reference(k):
+        z = k.sum({"W_hh h_{t-1}": k.op("W_hh h_{t-1}", "matmul", W_hh, h_prev),
+                   "W_xh x_t": k.op("W_xh x_t", "matmul", W_xh, x), "the bias b": b})
+        h = k.apply("tanh", "tanh", z)
+        read = k.value("h_t in the readout", h, instead={"h_{t-1}": h_prev,
+                                                        "the value before the tanh": z})
+        return {"h_t": h, "y_t": k.op("W_hy h_t", "matmul", W_hy, read)}
+
+    return reference
+
+
+def _step_diagnosis(case, value, name, ref) -> str:
+    """What a wrong h_t or y_t of one case is, by the traced step and the generic relations ('' when nothing fits)."""
+    reference = _traced_step(*(case[n] for n in STEP_ARGS))
+    return diagnose(value, ref, reference=reference, output=name, axes=("entry {}",), rtol=1e-3, atol=1e-5).text
+
+
+def _steps_diagnosis(cases, values, name, refs) -> str:
+    """What wrong h_t or y_t values are, as every case that differs agrees ('' when nothing fits them all)."""
+    return diagnose_all([{"found": value, "expected": ref, "reference": _traced_step(*(case[n] for n in STEP_ARGS)),
+                          "output": name, "axes": ("entry {}",), "rtol": 1e-3, "atol": 1e-5}
+                         for case, value, ref in zip(cases, values, refs)]).text
+
+
 def _returned_pair(result) -> None:
     if not (isinstance(result, list) and len(result) == 2):
         raise CheckFailed("rnn_step must return two things", expected="a tuple (y_t, h_t)",
@@ -147,11 +177,12 @@ def rnn_step(inputs, data):
                                    f"compute {name} = {STEP_FORMULAS[name]} with NumPy.")
             if value.shape != ref.shape:
                 swapped = getattr(result[1 - index], "shape", None) == ref.shape
+                why = "" if swapped else _step_diagnosis(case, value, name, ref)
                 raise CheckFailed(
                     f"{name} has the wrong shape for input_dim={input_dim}, units={units}, "
                     f"output_dim={case['W_hy'].shape[0]}",
                     expected=str(ref.shape), found=str(value.shape) + (
-                        ": (h_t, y_t) came back in the wrong order" if swapped else ""),
+                        ": (h_t, y_t) came back in the wrong order" if swapped else f": {why}" if why else ""),
                     hint="return (y, h) in that order." if swapped else f"{name} = {STEP_FORMULAS[name]}; W x is a "
                     "matrix product (`@`), and each W's shape says which vector it multiplies.")
             found[name].append(value)
@@ -166,7 +197,8 @@ def rnn_step(inputs, data):
                 f"{name} differs from keras SimpleRNNCell with the same weights, for W_xh of shape "
                 f"{cases[i]['W_xh'].shape} (max |diff| {max_diff(found[name][i], refs[name][i]):.3g})",
                 expected=f"{name} = {STEP_FORMULAS[name]}",
-                found=f"it looks like {diagnosis}" if diagnosis else "a different formula",
+                found=f"it looks like {diagnosis}" if diagnosis else (
+                    _steps_diagnosis(cases, found[name], name, refs[name]) or "a different formula"),
                 hint="compare your line with the formula term by term.")
     worst = max(max_diff(f, r) for name in found for f, r in zip(found[name], refs[name]))
     return f"matches keras SimpleRNNCell + Dense readout on 3 weight shapes (max |diff| {worst:.1e})"

@@ -29,8 +29,16 @@ def _sentence(rng) -> str:
 
 
 def draw_vocabulary(rng):
-    """Three lists of sentences with random capitals and punctuation."""
-    return {"cases": [[_sentence(rng) for _ in range(rng.integers(3, 6))] for _ in range(3)]}
+    """Three lists of sentences with random capitals and punctuation. Each list also holds one sentence that
+    writes a word twice, once capitalised, and another shouted, both with punctuation: so every seed has a word
+    seen twice, capitals and punctuation (what tells counting duplicates, not lower-casing and str.split apart)."""
+    cases = []
+    for _ in range(3):
+        sentences = [_sentence(rng) for _ in range(rng.integers(3, 6))]
+        twice, shouted = rng.choice(WORDS, 2, replace=False)
+        sentences.insert(int(rng.integers(len(sentences) + 1)), f"{twice.capitalize()}, {shouted.upper()}! {twice}.")
+        cases.append(sentences)
+    return {"cases": cases}
 
 
 def _sorted_words(sentences) -> list[str]:
@@ -119,12 +127,18 @@ ONE_HOT_SHAPES = [((7,), 6), ((3, 4), 9), ((2, 3, 2), 4), ((), 5)]  # (indices s
 
 
 def draw_one_hot(rng):
-    """Index arrays of 1, 2, 3 and 0 dimensions; the first holds both 0 and vocab_size - 1."""
+    """Index arrays of 1, 2, 3 and 0 dimensions. The first holds both 0 and vocab_size - 1 (the ends, where an
+    off-by-one shows); the second holds vocab_size - 2 but never vocab_size - 1, so that a one-hot axis sized
+    from the data (ids.max() + 1) is one position short on every seed."""
     cases = []
-    for shape, vocab_size in ONE_HOT_SHAPES:
-        indices = rng.integers(0, vocab_size, size=shape)
-        if shape == (7,):
-            indices[rng.permutation(7)[:2]] = [0, vocab_size - 1]
+    for number, (shape, vocab_size) in enumerate(ONE_HOT_SHAPES):
+        if number == 1:
+            indices = rng.integers(0, vocab_size - 1, size=shape)
+            indices.flat[rng.integers(indices.size)] = vocab_size - 2
+        else:
+            indices = rng.integers(0, vocab_size, size=shape)
+        if number == 0:
+            indices[rng.permutation(indices.size)[:2]] = [0, vocab_size - 1]
         cases.append({"indices": indices.astype("int64"), "vocab_size": vocab_size})
     return {"cases": cases}
 
@@ -136,7 +150,9 @@ def _one_hot_shape(value, indices, vocab_size) -> None:
     named = {(vocab_size,) + indices.shape: "the vocabulary axis comes first; it must be the last",
              (indices.size, vocab_size): "the indices were flattened; keep their shape",
              indices.shape + (vocab_size + 1,): "one position too many: positions run 0..vocab_size-1",
-             indices.shape + (vocab_size - 1,): "one position too few: positions run 0..vocab_size-1"}
+             indices.shape + (vocab_size - 1,): "one position too few: positions run 0..vocab_size-1",
+             indices.shape + (int(np.max(indices, initial=0)) + 1,): "the length of the last axis is taken from the "
+             "largest index in the data (ids.max() + 1), which need not be vocab_size - 1"}
     raise CheckFailed(f"one_hot(indices of shape {indices.shape}, {vocab_size}) has the wrong shape",
                       expected=str(expected), found=str(value.shape) + (f": {named[value.shape]}" if value.shape in named
                                                                         else ""),

@@ -12,7 +12,7 @@ import re
 
 import numpy as np
 
-from labhelpers.grading import CheckFailed, describe_error, found_as_array, matching_mistake
+from labhelpers.grading import CheckFailed, credit_parts, describe_error, found_as_array, matching_mistake
 
 
 def max_diff(a, b) -> float:
@@ -172,11 +172,12 @@ def make_vectorizer(inputs, data):
 # ---------------------------------------------------------------- 4.5 evaluate_predictions
 def draw_evaluation(rng):
     """Probabilities of shape (N, 1) as model.predict gives them, labels (N,), at 2 sizes; a few
-    probabilities are exactly 0.5 (negative, since positive means p > 0.5); the counts are not symmetric."""
+    probabilities are exactly 0.5 (negative, since positive means p > 0.5: two negative reviews are
+    always there to hold them); the counts are not symmetric."""
     cases = []
     for size, dtype in ((37, "int32"), (64, "int64")):
         while True:
-            labels = rng.integers(0, 2, size)
+            labels = rng.permutation(np.concatenate([[0, 0], rng.integers(0, 2, size - 2)]))
             probabilities = np.clip(0.35 * labels + rng.uniform(0, 0.75, size), 0, 1).astype("float32")
             half = np.flatnonzero(labels == 0)[:2]
             probabilities[half] = 0.5
@@ -238,6 +239,30 @@ def _judge_confusion(confusion: np.ndarray, p, labels) -> None:
 
 
 def evaluation(inputs, data):
+    try:
+        return _evaluation(inputs, data)
+    except CheckFailed as failure:  # the accuracy and the confusion counts are computed independently
+        raise credit_parts(failure, {"the accuracy": lambda: _each_returned(inputs, data, _accuracy_part),
+                                     "the confusion matrix": lambda: _each_returned(inputs, data, _confusion_part)})
+
+
+def _accuracy_part(returned, p, labels) -> None:
+    _judge_accuracy(returned[0], p, labels)
+
+
+def _confusion_part(returned, p, labels) -> None:
+    _judge_confusion(_confusion_array(returned[1]), p, labels)
+
+
+def _each_returned(inputs, data, part) -> None:
+    """One part of 4.5 judged on every case (for partial credit): raises CheckFailed where it is wrong."""
+    for case, returned in paired(inputs, data, "returned"):
+        if not (isinstance(returned, list) and len(returned) == 2):
+            raise CheckFailed("evaluate_predictions must return two things")
+        part(returned, np.ravel(case["probabilities"]).astype("float64"), np.asarray(case["labels"]))
+
+
+def _evaluation(inputs, data):
     for case, returned in paired(inputs, data, "returned"):
         if not (isinstance(returned, list) and len(returned) == 2):
             raise CheckFailed("evaluate_predictions must return two things", expected="(accuracy, confusion)",

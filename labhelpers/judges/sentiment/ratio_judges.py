@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from labhelpers.judges import diagnosis
 from labhelpers.judges.sentiment.judges import close, described, max_diff, paired
 from labhelpers.grading import CheckFailed, found_as_array, matching_mistake
 
@@ -48,6 +49,40 @@ def _reference_and_mistakes(counts, labels, alpha) -> tuple[np.ndarray, dict]:
         "the alpha argument is ignored (alpha = 1 always)": _log_ratio(1 + in_positive, 1 + in_negative),
         "q counts every review, not only the negative ones (label 0)": _log_ratio(p, alpha + present.sum(axis=0)),
     }
+
+
+def _traced_ratios(counts, labels, alpha):
+    """r as `diagnosis` traces it: each part of the formula named where it is computed."""
+    positive, negative, every = labels == 1, labels == 0, np.ones(len(labels), bool)
+
+    def reference(k):
+        present = k.value("the binarised counts (each review counted once)", (counts > 0).astype("float64"),
+                          instead={"the raw counts": counts.astype("float64")})
+        rows_p = k.value("the positive reviews (label 1)", positive,
+                         instead={"every review": every, "the negative reviews (label 0)": negative})
+        rows_q = k.value("the negative reviews (label 0)", negative,
+                         instead={"every review": every, "the positive reviews (label 1)": positive})
+        a = k.scalar("alpha", alpha, low=0.0)
+        p = k.sum({"alpha in p": a, "the counts in p": k.reduce("the sum over the positive reviews", "sum",
+                                                                present[rows_p], 0)})
+        q = k.sum({"alpha in q": a, "the counts in q": k.reduce("the sum over the negative reviews", "sum",
+                                                                present[rows_q], 0)})
+        q = k.value("q", q, instead={"p": p})
+        normalised = [k.apply("the normalisation of p and q (each divided by its sum)", "normalise", v) for v in (p, q)]
+        logs = [k.apply("the natural log", "log", v) for v in normalised]
+        return k.op("r, the difference of the two logs,", "difference", *logs)
+
+    return reference
+
+
+def _diagnosed(r, expected, counts, labels, alpha) -> str:
+    """What r is, as far as the traced formula and the generic relations can tell."""
+    positive, negative = int((labels == 1).sum()), int((labels == 0).sum())
+    constants = {f"log({positive} / {negative}), the log of the ratio of positive to negative reviews (a class prior)":
+                 np.log(positive / negative)}
+    diagnosed = diagnosis.diagnose(r, expected, reference=_traced_ratios(counts, labels, alpha), axes=("n-gram {}",),
+                                   constants=constants, rtol=1e-4, atol=1e-5)
+    return diagnosed.text
 
 
 def draw_log_count_ratios(rng):
@@ -95,7 +130,7 @@ def _judge_ratios(case, returned) -> None:
                           hint=f"add alpha (here {alpha}) to both p and q before dividing by their sums.")
     if close(r, expected):
         return
-    mistake = matching_mistake(r, mistakes, atol=1e-5)
+    mistake = matching_mistake(r, mistakes, atol=1e-5) or _diagnosed(r, expected, counts, labels, alpha)
     raise CheckFailed(f"r is wrong for {reviews} reviews, {size} n-grams and alpha = {alpha}",
                       expected=shown, found=f"{np.round(r, 4).tolist()}" + (f": {mistake}" if mistake else ""),
                       hint=_HINT)
