@@ -27,7 +27,8 @@ def draw_greedy(rng):
     In the first case one row writes its end token (0) before another, and a row would write more after
     its end token: the end token's bias is shifted by END_SHIFTS in turn until it does, and the decoder
     is drawn again if no shift does (about one draw in 14), so that every seed tells padding after the
-    end, and a loop that stops when the first row ends, from the right decoding."""
+    end, and a loop that stops when the first row ends, from the right decoding. In the attending case
+    the last row is padded after two ids and the decoder drawn until the source mask changes a choice."""
     normal = lambda scale, *shape: rng.normal(0, scale, shape).astype("float32")  # noqa: E731
     lstm = lambda inputs: [normal(SCALES["kernel"], inputs, 4 * UNITS),  # noqa: E731
                            normal(SCALES["recurrent"], UNITS, 4 * UNITS), normal(SCALES["bias"], 4 * UNITS)]
@@ -46,11 +47,26 @@ def draw_greedy(rng):
                       "attends": attends, "units": UNITS,
                       "encoder": [normal(SCALES["embedding"], SOURCE_IDS, DIM), *lstm(DIM)],
                       "decoder": decoder(readout)})
+    attending = next(case for case in cases if case["attends"])
+    attending["sources"][-1, 2:] = 0  # a row of padding, which only the source mask keeps out of attention
+    for _ in range(200):
+        if _mask_matters(attending):
+            break
+        attending["decoder"] = decoder(2 * UNITS)
+    else:
+        raise RuntimeError("no decoder drawn in 200 tries lets the source mask change a choice")
     for _ in range(200):
         if _let_rows_end(cases[0]):
             return {"cases": cases}
         cases[0]["decoder"] = decoder(UNITS)
     raise RuntimeError("no decoder drawn in 200 tries lets a row end early")  # about 14**-200: never
+
+
+def _mask_matters(case) -> bool:
+    """Whether decoding without the source mask writes other ids: then every seed tells a loop that
+    leaves the mask out from the right decoding."""
+    model, args = DrawnTranslator(case), (case["sources"], case["start_id"], case["max_length"])
+    return bool((decode(model, *args) != decode(model, *args, masked=False)).any())
 
 
 def _let_rows_end(case) -> bool:
@@ -69,9 +85,10 @@ def _let_rows_end(case) -> bool:
 
 
 def decode(model, sources, start_id, max_length, first_state="handed", feed="argmax", carry=True,
-           pad=True, keep_start=False):
+           pad=True, keep_start=False, masked=True):
     """Greedy decoding with the drawn model, or one of the classic mistakes (the keyword arguments)."""
     encoder_states, (h, c), source_mask = model.encoder(sources)
+    source_mask = source_mask if masked else None
     zeros = np.zeros_like(h)
     initial = {"handed": [h, c], "zeros": [zeros, zeros], "h only": [h, zeros], "swapped": [c, h]}[first_state]
     state, next_ids, written = initial, np.full((len(sources), 1), start_id, "int32"), []
