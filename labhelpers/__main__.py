@@ -131,8 +131,7 @@ def cmd_release(args) -> int:
     if args.check:
         print(f"{args.notebooks} is in step with {args.solutions}; no solution line leaked")
     if args.bundle:
-        for path in release.bundle(ROOT, args.dist, execute=not args.no_execute):
-            print(f"wrote {path}")
+        release.bundle(ROOT, args.dist, execute=not args.no_execute)  # prints a line per file as it goes
     return 0
 
 

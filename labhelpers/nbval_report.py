@@ -180,7 +180,7 @@ def cards(config) -> list[str]:
         if not run.started:
             continue
         results = grading.load_progress(run.progress).get(run.lab, {})
-        report.keep(run.lab, results)
+        report.keep(run.lab, results, run.path, run.stop)
         text, _ = report.card(run.path, run.lab, results, run.stop)
         printed.append(text)
     return printed

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import re
+import time
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -157,7 +158,9 @@ def release(solutions: Path, notebooks: Path, check: bool = False,
             notebooks.mkdir(parents=True, exist_ok=True)
             if not target.exists() or target.read_text() != text:
                 target.write_text(text)
-                print(f"wrote {target}")
+                print(f"wrote {target}", flush=True)
+            else:
+                print(f"{target} is up to date", flush=True)
     if check:
         known = {s.name for s in sources}
         problems += [f"{p}: has no solution notebook" for p in sorted(notebooks.glob("*.ipynb")) if p.name not in known]
@@ -208,6 +211,7 @@ def bundle(root: Path, dist: Path, execute: bool = True, timeout: int = 1800) ->
     with zipfile.ZipFile(student_zip, "w", zipfile.ZIP_DEFLATED) as archive:
         for path, name in _student_files(root):
             archive.write(path, f"seqlab/{name}")
+    print(f"wrote {student_zip}", flush=True)
     written = [student_zip]
     if execute:
         written += _executed_solutions_html(root / "solutions", dist / "instructor", timeout)
@@ -229,10 +233,15 @@ def _student_files(root: Path):
             yield path, f"labhelpers/{inside.as_posix()}"
 
 
-# The instructor pages typeset their formulas offline: MathJax 3 (SVG output, every TeX extension,
-# no fonts to fetch) is written into each page instead of nbconvert's CDN script.
+# The instructor pages need no network: MathJax 3 (SVG output, every TeX extension, no fonts to fetch)
+# is written into each page instead of nbconvert's CDN script, and the lab template's other CDN
+# scripts are left out: require.js (nothing in the page uses it), the widget manager (the pages keep
+# no widget state; each widget shows its own HTML view) and mermaid (no lab draws a diagram with it).
 MATHJAX = Path(__file__).resolve().parent.parent / "bundle" / "vendor" / "mathjax-3.2.2-tex-svg-full.js"
 OFFLINE_MATHJAX_PAGE = """{%- extends 'lab/index.html.j2' -%}
+{%- block html_head_js_requirejs -%}{%- endblock html_head_js_requirejs -%}
+{%- block jupyter_widgets -%}{%- endblock jupyter_widgets -%}
+{%- block html_head_js_mermaidjs -%}{%- endblock html_head_js_mermaidjs -%}
 {%- block html_head_js_mathjax -%}
 <script>window.MathJax = {tex: {inlineMath: [['$', '$'], ['\\\\(', '\\\\)']], processEscapes: true,
   processEnvironments: true, tags: 'ams'}, svg: {fontCache: 'global'}};</script>
@@ -258,6 +267,8 @@ def _executed_solutions_html(solutions: Path, out: Path, timeout: int) -> list[P
     out.mkdir(parents=True, exist_ok=True)
     written = []
     for source in sorted(solutions.glob("*.ipynb")):
+        print(f"executing {source.name} ...", flush=True)
+        started = time.monotonic()
         notebook = nbformat.read(source, as_version=4)
         # No widget state: the pages then show each widget's own HTML view, which works offline.
         NotebookClient(notebook, timeout=timeout, store_widget_state=False,
@@ -265,5 +276,6 @@ def _executed_solutions_html(solutions: Path, out: Path, timeout: int) -> list[P
         html = offline_html(notebook)
         target = out / f"{source.stem}.html"
         target.write_text(html)
+        print(f"wrote {target} (executed in {time.monotonic() - started:.0f} s)", flush=True)
         written.append(target)
     return written

@@ -113,11 +113,17 @@ def lab_of(path: Path) -> str | None:
     return number if number in registry.LABS else None
 
 
-def keep(lab: str, results: dict) -> None:
-    """Add this run's results to the learner's own progress file."""
+def keep(lab: str, results: dict, path: Path | None = None, stop: Stop | None = None) -> None:
+    """Add this run's results to the learner's own progress file; given the notebook's path, also the
+    exercises whose check did not run, with the words of the card (not tried, not reached), so that
+    `status` says what `check` said."""
     names = registry.LABS[lab][1]
     for exercise, entry in results.items():
         grading.record(grading.Result(lab, exercise, names.get(exercise, ""), entry["status"], entry["detail"]))
+    if path is not None:
+        for exercise, (_, status, message) in zip(names, exercise_rows(path, lab, results, stop)):
+            if exercise not in results:
+                grading.record(grading.Result(lab, exercise, names[exercise], status, message))
 
 
 def report_card(path: Path, timeout: float = 900) -> tuple[str, bool]:
@@ -129,7 +135,7 @@ def report_card(path: Path, timeout: float = 900) -> tuple[str, bool]:
         results = grading.load_progress(progress).get(lab, {}) if lab else {}
     if lab is None:
         return f"{path.name}: {stop or 'ran to the end'} (no exercises: not a lab notebook)", stop is None
-    keep(lab, results)
+    keep(lab, results, path, stop)
     return card(path, lab, results, stop)
 
 

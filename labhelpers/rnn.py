@@ -45,7 +45,7 @@ def tokenize(sentence: str) -> list[str]:
 
 # ---------------------------------------------------------------- pictures
 def draw_unrolled(ax=None, steps: int = 4):
-    """The RNN unrolled through time, with the symbols of the code: x_t, h_t, y_t, L_t, W's."""
+    """The RNN unrolled through time, with the symbols of the formulas: x_t, h_t, y-hat_t, L_t, W's."""
     import matplotlib.pyplot as plt
 
     ax = ax or plt.subplots(figsize=(2.3 * steps + 1.5, 4.6))[1]
@@ -58,7 +58,7 @@ def draw_unrolled(ax=None, steps: int = 4):
         ax.annotate("", (x0, 4.0), (x0, 3.4), arrowprops=arrow)
         ax.text(x0, 0.35, f"$x_{{{name}}}$", ha="center", fontsize=13)
         ax.text(x0, 1.85, f"$h_{{{name}}}$", ha="center", va="center", fontsize=13, bbox=box)
-        ax.text(x0, 3.2, f"$y_{{{name}}}$", ha="center", va="center", fontsize=13)
+        ax.text(x0, 3.2, f"$\\hat y_{{{name}}}$", ha="center", va="center", fontsize=13)
         ax.text(x0, 4.2, f"$L_{{{name}}}$", ha="center", fontsize=12, color="#b91c1c")
         ax.text(x0 + 0.1, 1.0, "$W_{xh}$", fontsize=10, color="#1e40af")
         ax.text(x0 + 0.1, 2.5, "$W_{hy}$", fontsize=10, color="#1e40af")

@@ -2,6 +2,7 @@
 
 import importlib.util
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -122,14 +123,34 @@ def test_region_without_exercise_heading_is_refused(course):
     assert problems and "no 'Exercise N.M' heading" in problems[0]
 
 
-def test_release_is_idempotent(course, capsys):
+def test_release_prints_a_line_per_notebook_and_is_idempotent(course, capsys):
     released(course)
-    capsys.readouterr()
+    target = course / "notebooks" / "03_demo.ipynb"
+    assert capsys.readouterr().out == f"wrote {target}\n"
+    before = target.stat().st_mtime_ns
     released(course)
-    assert capsys.readouterr().out == ""
+    assert capsys.readouterr().out == f"{target} is up to date\n" and target.stat().st_mtime_ns == before
 
 
-def test_bundle_writes_student_zip_and_executed_solutions(course):
+def test_release_cli_says_what_it_wrote(course):
+    done = subprocess.run([sys.executable, "-m", "labhelpers", "release", "--solutions", str(course / "solutions"),
+                           "--notebooks", str(course / "notebooks")], capture_output=True, text=True, cwd=ROOT,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert f"wrote {course / 'notebooks' / '03_demo.ipynb'}" in done.stdout.splitlines()
+
+
+SCRIPT_SOURCES = re.compile(r"""<script[^>]*\bsrc\s*=\s*["']?([^"'\s>]+)|\.src\s*=\s*["']([^"']+)|"""
+                            r"""\bimport\(\s*["']([^"']+)|\bsrc\s*=\s*["']\{\{""")
+
+
+def remote_scripts(html: str) -> list[str]:
+    """The script sources of a page that would be fetched from the network."""
+    sources = ["".join(match) for match in SCRIPT_SOURCES.findall(html)]
+    return [src for src in sources if re.match(r"(https?:)?//", src)]
+
+
+def test_bundle_writes_student_zip_and_executed_solutions(course, capsys):
     released(course)
     for name in ("grading.py", "gradebook.py", "sandbox.py", "cgroups.py", "keys/answers.json", "judges/demo/judges.py"):
         (course / "labhelpers" / name).parent.mkdir(parents=True, exist_ok=True)
@@ -137,7 +158,11 @@ def test_bundle_writes_student_zip_and_executed_solutions(course):
     for name in ("README.md", "Makefile", "bundle/README.md", "bundle/Makefile", "tests/test_x.py", "bench/b.py"):
         (course / name).parent.mkdir(parents=True, exist_ok=True)
         (course / name).write_text(f"# {name}\n")
+    capsys.readouterr()
     written = release.bundle(course, course / "dist", timeout=120)
+    printed = capsys.readouterr().out.splitlines()
+    assert printed[:2] == [f"wrote {course / 'dist' / 'seqlab-student.zip'}", "executing 03_demo.ipynb ..."]
+    assert re.fullmatch(rf"wrote {re.escape(str(written[-1]))} \(executed in \d+ s\)", printed[2]), printed
     with zipfile.ZipFile(course / "dist" / "seqlab-student.zip") as archive:
         files = {name: archive.read(name).decode() for name in archive.namelist()}
     assert set(files) == {"seqlab/README.md", "seqlab/Makefile", "seqlab/notebooks/03_demo.ipynb",
@@ -146,6 +171,19 @@ def test_bundle_writes_student_zip_and_executed_solutions(course):
     html = (course / "dist" / "instructor" / "03_demo.html").read_text()
     assert written[-1].name == "03_demo.html"
     assert "area(1) is 3.14159" in html and "stale output" not in html
+    assert remote_scripts(html) == []  # the notebook's metadata has "widgets": no widget manager from a CDN
+
+
+def test_instructor_html_loads_no_script_from_the_network():
+    notebook = new_notebook(cells=[new_markdown_cell("$x_t$"), new_code_cell("1", outputs=[new_output(
+        "display_data", data={"text/html": "<b>1</b>", "text/plain": "1"})])], metadata={"widgets": {
+        "application/vnd.jupyter.widget-state+json": {"state": {}, "version_major": 2, "version_minor": 0}}})
+    html = release.offline_html(notebook)
+    assert remote_scripts(html) == [] and "require.js" not in html and "requirejs" not in html
+    from nbconvert import HTMLExporter
+
+    plain, _ = HTMLExporter(template_name="lab").from_notebook_node(notebook)
+    assert remote_scripts(plain), "the test must see nbconvert's own CDN scripts (require.js, MathJax)"
 
 
 def test_instructor_html_carries_mathjax_instead_of_loading_it():

@@ -93,3 +93,30 @@ def test_a_student_notebook_stops_where_the_first_stub_is_needed(tmp_path):
     assert done.returncode == 1
     assert "stopped in section" in done.stdout and "NotImplementedError: Exercise" in done.stdout, done.stdout
     assert "not tried" in rows["1.2 rnn_step"] and "not reached" in rows["1.7 build_next_word_model"], done.stdout
+
+
+def test_status_says_what_check_said_for_exercises_whose_check_did_not_run(tmp_path, monkeypatch):
+    """`check` stops at an error: its card's "not tried" and "not reached" reach the progress file, and
+    `status` prints the same words for every exercise of the lab."""
+    cells = [new_code_cell("from labhelpers import rnn\nimport numpy as np"),
+             new_markdown_cell("### Exercise 1.2: rnn_step"),
+             new_code_cell("def rnn_step(x, h, W_xh, W_hh, W_hy, b):\n    h = W_hh @ h + W_xh @ x + b\n"
+                           "    return W_hy @ h, h"),
+             new_code_cell("rnn.check_rnn_step(rnn_step)"),
+             new_markdown_cell("### Exercise 1.3: MyRNNCell"), new_code_cell("pass"),
+             new_markdown_cell("## 1.4 Unrolling through time"), new_code_cell("undefined_name")]
+    path = tmp_path / "01_demo.ipynb"
+    nbformat.write(new_notebook(cells=cells), path)
+    progress = tmp_path / "mine.json"
+    monkeypatch.setenv("SEQLAB_PROGRESS", str(progress))
+    text, _ = report.report_card(path, timeout=300)
+    said = {label: status for label, status in
+            ((" ".join(line.split()[:2]), line.split()[2] if line.split()[2] != "not" else " ".join(line.split()[2:4]))
+             for line in text.splitlines() if re.match(r"\d+\.\d+[a-z]? ", line))}
+    assert said["1.2 rnn_step"] == grading.FAILED and said["1.3 MyRNNCell"] == grading.NOT_TRIED
+    assert said["1.4 unrolled_loss"] == said["1.7 build_next_word_model"] == report.NOT_REACHED
+    status = subprocess.run([sys.executable, "-m", "labhelpers", "status"], capture_output=True, text=True, cwd=ROOT,
+                            timeout=300, env={**os.environ, "SEQLAB_PROGRESS": str(progress)}).stdout
+    for label, words in said.items():
+        line = next(line for line in status.splitlines() if f" {label} " in f" {line} ")
+        assert f"  {words}  " in line, (label, words, line)

@@ -22,7 +22,7 @@ RIGHT = {"1.2": table.step_right, "1.3": RightRNNCell, "1.4": table.loss_loop, "
     ("1.2", "matches keras SimpleRNNCell + Dense readout on 3 weight shapes"),
     ("1.3", "with random weights set into W_xh, W_hh, b and W_hy, matches keras SimpleRNN"),
     ("1.4", "per-step losses, total and its gradient match keras RNN + cross-entropy"),
-    ("1.5a", "numbered 1..V in sorted order"),
+    ("1.5a", "numbered 1..n in sorted order"),
     ("1.5b", "matches the one-hot definition"),
     ("1.7", "its logits equal Embedding(mask_zero=True) -> SimpleRNN -> W_hy h_T"),
 ])
@@ -33,18 +33,21 @@ def test_right_answer_passes_with_one_line(exercise, verified, capsys):
 
 
 @pytest.mark.parametrize("exercise, answer, diagnosis", [
-    ("1.2", table.step_elementwise, "`*` (elementwise) was used"),
+    ("1.2", table.step_elementwise, "W_hh h_{t-1} and W_xh x_t are elementwise products (`*`)"),
+    ("1.2", table.step_elementwise_input, "W_xh x_t is an elementwise product (`*`) where a matrix product is meant"),
+    ("1.2", table.step_elementwise_recurrence, "W_hh h_{t-1} is an elementwise product (`*`)"),
+    ("1.2", table.step_state_as_column, "W_hh h_{t-1} is an elementwise product (`*`), the vector taken as a column"),
     ("1.2", table.step_no_tanh, "tanh is missing"),
     ("1.2", table.step_no_bias, "the bias b is missing"),
     ("1.2", table.step_ignores_state, "the previous state is ignored"),
-    ("1.2", table.step_y_from_old_state, "y_t is computed from h_{t-1}"),
+    ("1.2", table.step_y_from_old_state, "ŷ_t is computed from h_{t-1}"),
     ("1.2", table.step_returns_h_only, "must return two things"),
     ("1.2", table.step_y_before_tanh, "read out before the tanh"),
     ("1.3", table.CellNoTanh, "tanh is missing"),
     ("1.3", table.CellStateNotCarried, "the state is not carried"),
     ("1.3", table.CellTransposedRecurrence, "W_hh is transposed"),
     ("1.3", table.CellElementwise, "elementwise"),
-    ("1.3", table.CellOutputTanh, "y_t has a tanh"),
+    ("1.3", table.CellOutputTanh, "ŷ_t has a tanh"),
     ("1.3", table.CellReturnsState, "output_dim=3 numbers per step"),
     ("1.3", table.CellAddWeightsTypo, "add_weight` (singular)"),
     ("1.3", table.CellTransposedShapes, "the transpose"),
@@ -69,15 +72,24 @@ def test_classic_mistakes_are_named(exercise, answer, diagnosis, rejected):
 @pytest.mark.parametrize("answer, diagnosis", [
     (lambda c, x, y: table.loss_loop(c, x, y, carry=False), "the state is not carried"),
     (lambda c, x, y: table.loss_loop(c, x, y, from_logits=False), "treated as probabilities"),
-    (lambda c, x, y: table.loss_loop(c, x, y, score="h"), "the state h_t instead of the output y_t"),
+    (lambda c, x, y: table.loss_loop(c, x, y, score="h"), "the state h_t instead of the output ŷ_t"),
     (lambda c, x, y: table.loss_loop(c, x, y, steps=lambda T: T - 1), "one loss per time step"),
 ])
 def test_unrolled_loss_mistakes_are_named(answer, diagnosis, rejected):
     assert diagnosis in rejected(rnn.check_unrolled_loss, answer, "1.4")
 
 
+@pytest.mark.parametrize("answer", [table.step_elementwise, table.step_elementwise_input,
+                                    table.step_elementwise_recurrence, table.step_state_as_column,
+                                    table.step_elementwise_readout])
+def test_an_elementwise_product_is_named_in_one_paragraph_without_the_answer(answer, rejected):
+    message = rejected(rnn.check_rnn_step, answer, "1.2")
+    assert "elementwise product" in message and "\n" not in message
+    assert not any(line in message for line in ("W_hh @", "W_xh @", "W_hy @", "@ h_prev", "np.tanh"))
+
+
 def test_unrolled_loss_uses_a_cell_whose_output_is_not_its_state():
-    """Confusing y_t and h_t can only show when they differ: the drawn cells have more units than classes."""
+    """Confusing ŷ_t and h_t can only show when they differ: the drawn cells have more units than classes."""
     for case in find_exercise("1.4").inputs(3)["cases"]:
         assert case["W_hh"].shape[0] > case["W_hy"].shape[0]
 

@@ -8,6 +8,7 @@ import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
 from labhelpers import platform_links, release, site
+from test_release import remote_scripts
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -41,7 +42,7 @@ def test_the_site_builds_offline_with_its_own_mathjax(tmp_path):
     index = site.build(tmp_path / "site", quick=True, notebooks=["01_rnn_from_scratch.ipynb"])
     html = (index.parent / "01_rnn_from_scratch.html").read_text()
     assert index.exists() and 'src="_static/mathjax-3.2.2-tex-svg-full.js' in html
-    assert "mathjax@" not in html and "cdn.jsdelivr" not in html
+    assert "mathjax@" not in html and "cdn.jsdelivr" not in html and remote_scripts(html) == []
     solution = nbformat.read(ROOT / "solutions" / "01_rnn_from_scratch.ipynb", as_version=4)
     _, regions = release.student_notebook(solution, "01")
     page = nbformat.read(tmp_path / "site" / "01_rnn_from_scratch.ipynb", as_version=4)  # what the HTML shows

@@ -87,7 +87,7 @@ def my_rnn_cell(cell_class, inputs):
 
 # ---------------------------------------------------------------- 1.4 unrolled loss
 class ReadoutCell(keras.layers.Layer):
-    """Keras' SimpleRNNCell with a Dense readout: an RNN cell whose output y_t is not its state h_t."""
+    """Keras' SimpleRNNCell with a Dense readout: an RNN cell whose output ŷ_t is not its state h_t."""
 
     def __init__(self, units, classes, **kwargs):
         super().__init__(**kwargs)

@@ -58,6 +58,16 @@ def step_elementwise(x, h_prev, W_xh, W_hh, W_hy, b):
     return W_hy * h, h
 
 
+def step_elementwise_input(x, h_prev, W_xh, W_hh, W_hy, b):
+    h = np.tanh(W_hh @ h_prev + x * W_xh + b)
+    return W_hy @ h, h
+
+
+def step_state_as_column(x, h_prev, W_xh, W_hh, W_hy, b):
+    h = np.tanh(h_prev.reshape(-1, 1) * W_hh + W_xh @ x + b)
+    return W_hy @ h, h
+
+
 def step_no_tanh(x, h_prev, W_xh, W_hh, W_hy, b):
     h = W_hh @ h_prev + W_xh @ x + b
     return W_hy @ h, h
@@ -496,15 +506,20 @@ def model_wrong_cell(vocab_size, embedding_dim, rnn_units):
 
 
 WRONG = [
-    Wrong("1.2", "elementwise * for the matrix products", args(step_elementwise), r"`\*` \(elementwise\)"),
+    Wrong("1.2", "elementwise * for the matrix products", args(step_elementwise),
+          r"W_hh h_\{t-1\} and W_xh x_t are elementwise products \(`\*`\) where a matrix product is meant"),
+    Wrong("1.2", "x * W_xh", args(step_elementwise_input),
+          r"W_xh x_t is an elementwise product \(`\*`\) where a matrix product is meant"),
+    Wrong("1.2", "h_prev as a column * W_hh", args(step_state_as_column),
+          r"W_hh h_\{t-1\} is an elementwise product \(`\*`\), the vector taken as a column"),
     Wrong("1.2", "Keras' SimpleRNNCell does the step", args(step_by_keras), r"called `keras\.layers\.SimpleRNNCell"),
     Wrong("1.2", "tanh missing", args(step_no_tanh), r"tanh is missing"),
     Wrong("1.2", "bias left out", args(step_no_bias), r"bias b is missing"),
     Wrong("1.2", "previous state ignored", args(step_ignores_state), r"previous state is ignored"),
-    Wrong("1.2", "y from h_{t-1}", args(step_y_from_old_state), r"y_t is computed from h_\{t-1\}"),
+    Wrong("1.2", "y from h_{t-1}", args(step_y_from_old_state), r"ŷ_t is computed from h_\{t-1\}"),
     Wrong("1.2", "returns h only", args(step_returns_h_only), r"must return two things"),
     Wrong("1.2", "returns (h, y)", args(step_swapped), r"wrong order"),
-    Wrong("1.2", "tanh on y", args(step_output_tanh), r"y_t has a tanh"),
+    Wrong("1.2", "tanh on y", args(step_output_tanh), r"ŷ_t has a tanh"),
     Wrong("1.2", "y read before the tanh", args(step_y_before_tanh), r"read out before the tanh"),
     Wrong("1.2", "weights transposed", args(step_transposed), r"transposed"),
     Wrong("1.2", "sigmoid for tanh", args(step_sigmoid), r"sigmoid"),
@@ -513,7 +528,7 @@ WRONG = [
     Wrong("1.3", "state not carried", args(CellStateNotCarried), r"state is not carried"),
     Wrong("1.3", "W_hh transposed", args(CellTransposedRecurrence), r"W_hh is transposed"),
     Wrong("1.3", "elementwise * with W_hh", args(CellElementwise), r"elementwise"),
-    Wrong("1.3", "tanh on y", args(CellOutputTanh), r"y_t has a tanh"),
+    Wrong("1.3", "tanh on y", args(CellOutputTanh), r"ŷ_t has a tanh"),
     Wrong("1.3", "outputs the state", args(CellReturnsState), r"output_dim=\d+ numbers per step"),
     Wrong("1.3", "add_weights typo", args(CellAddWeightsTypo), r"add_weight` \(singular\)"),
     Wrong("1.3", "W_xh stored transposed", args(CellTransposedShapes), r"the transpose"),
@@ -521,7 +536,7 @@ WRONG = [
     Wrong("1.3", "W_xh named U", args(CellBadlyNamed), r"no attribute `W_xh`"),
     Wrong("1.3", "zero-initialised bias never used", args(CellZeroBiasUnused), r"bias b is missing"),
     Wrong("1.3", "y read before the tanh", args(CellReadBeforeTanh), r"read out before the tanh"),
-    Wrong("1.3", "y from h_{t-1}", args(CellOutputFromOldState), r"y_t is computed from h_\{t-1\}"),
+    Wrong("1.3", "y from h_{t-1}", args(CellOutputFromOldState), r"ŷ_t is computed from h_\{t-1\}"),
     Wrong("1.3", "np.tanh in call", args(CellNumpyTanh), r"no gradient reaches"),
     Wrong("1.3", "sigmoid for tanh", args(CellSigmoid), r"sigmoid"),
     Wrong("1.3", "extra output bias (zeros)", args(CellOutputBias), r"other weights"),
@@ -536,7 +551,7 @@ WRONG = [
           r"one loss per time step"),
     Wrong("1.4", "returns the total only", args(lambda c, x, y: loss_loop(c, x, y)[0]), r"must return two things"),
     Wrong("1.4", "loss of the state h_t", args(lambda c, x, y: loss_loop(c, x, y, score="h")),
-          r"state h_t instead of the output y_t"),
+          r"state h_t instead of the output ŷ_t"),
     Wrong("1.4", "summed over the batch", args(lambda c, x, y: loss_loop(c, x, y, batch=tf.reduce_sum)),
           r"summed over the batch"),
     Wrong("1.4", "per-example losses kept", args(lambda c, x, y: loss_loop(c, x, y, batch=lambda v: v)),
@@ -554,7 +569,7 @@ WRONG = [
     Wrong("1.5a", "not lower-cased", args(vocabulary_not_lowered), r"wrong words"),
     Wrong("1.5a", "reverse sorted", args(vocabulary_reversed), r"reverse sorted"),
     Wrong("1.5a", "index -> word", args(vocabulary_inverted), r"maps indices to words"),
-    Wrong("1.5a", "duplicates counted", args(vocabulary_with_duplicates), r"not 1, 2, \.\.\., V"),
+    Wrong("1.5a", "duplicates counted", args(vocabulary_with_duplicates), r"not 1, 2, \.\.\., n"),
     Wrong("1.5a", "indices as strings", args(vocabulary_string_indices), r"not all integers"),
     Wrong("1.5a", "<pad> in the vocabulary", args(vocabulary_with_pad), r"unexpected \['<pad>'\]"),
     Wrong("1.5a", "by frequency", args(vocabulary_by_frequency), r"not numbered in sorted order"),

@@ -1,12 +1,14 @@
 """Lab 01's judges: the inputs each check draws, and the verdict on what its probe returned.
 
 Math convention (as in the notebook): vectors are columns, so one step of the cell is
-h_t = tanh(W_hh h_{t-1} + W_xh x_t + b) and y_t = W_hy h_t, with W_xh of shape
+h_t = tanh(W_hh h_{t-1} + W_xh x_t + b) and ŷ_t = W_hy h_t, with W_xh of shape
 (units, input_dim), W_hh (units, units), W_hy (output_dim, units). References are Keras' own
 layers with the drawn weights copied in; NumPy only computes what common wrong answers compute.
 """
 
 from __future__ import annotations
+
+import re
 
 import keras
 import numpy as np
@@ -24,7 +26,7 @@ STEP_HINTS = {
 CELL_HINTS = {
     "state_size": "a Keras RNN cell sets `self.state_size = rnn_units` in `__init__` so that "
     "keras.layers.RNN knows the size of h.",
-    "object is not iterable": "`call` returns two things: the output y_t and the list of new states `[h_t]`.",
+    "object is not iterable": "`call` returns two things: the output ŷ_t and the list of new states `[h_t]`.",
 }
 
 
@@ -82,7 +84,7 @@ def _first_step_differing(found, ref) -> int:
 # ---------------------------------------------------------------- 1.2 one step in NumPy
 STEP_SHAPES = [(3, 4, 5), (4, 4, 4), (6, 2, 3)]  # (input_dim, units, output_dim)
 STEP_ARGS = ("x", "h_prev", "W_xh", "W_hh", "W_hy", "b")
-STEP_FORMULAS = {"h_t": "tanh(W_hh h_{t-1} + W_xh x_t + b)", "y_t": "W_hy h_t"}
+STEP_FORMULAS = {"h_t": "tanh(W_hh h_{t-1} + W_xh x_t + b)", "ŷ_t": "W_hy h_t"}
 
 
 def draw_step(rng):
@@ -109,7 +111,7 @@ def keras_step(x, h_prev, W_xh, W_hh, W_hy, b):
 
 
 def _step_mistakes(x, h_prev, W_xh, W_hh, W_hy, b, h_ref):
-    """What the common wrong answers compute for h_t and y_t."""
+    """What the common wrong answers compute for h_t and ŷ_t."""
     z = W_hh @ h_prev + W_xh @ x + b
     return {
         "h_t": {
@@ -118,12 +120,17 @@ def _step_mistakes(x, h_prev, W_xh, W_hh, W_hy, b, h_ref):
             "the previous state is ignored (W_hh h_{t-1} is missing)": np.tanh(W_xh @ x + b),
             "a sigmoid is used where the formula has tanh": 1 / (1 + np.exp(-z)),
         },
-        "y_t": {
-            "y_t is computed from h_{t-1} instead of the new h_t": W_hy @ h_prev,
-            "y_t has a tanh; the readout y_t = W_hy h_t is linear": np.tanh(W_hy @ h_ref),
-            "y_t is read out before the tanh (from W_hh h_{t-1} + W_xh x_t + b)": W_hy @ z,
+        "ŷ_t": {
+            "ŷ_t is computed from h_{t-1} instead of the new h_t": W_hy @ h_prev,
+            "ŷ_t has a tanh; the readout ŷ_t = W_hy h_t is linear": np.tanh(W_hy @ h_ref),
+            "ŷ_t is read out before the tanh (from W_hh h_{t-1} + W_xh x_t + b)": W_hy @ z,
         },
     }
+
+
+# `W * v[:, None]`: the vector broadcast down the columns, where plain `W * v` broadcasts it along the rows
+AS_COLUMN = {"{name} is an elementwise product (`*`), the vector taken as a column, where a matrix product is meant":
+             lambda W, v: W * v[:, None]}
 
 
 def _traced_step(x, h_prev, W_xh, W_hh, W_hy, b):
@@ -132,24 +139,45 @@ def _traced_step(x, h_prev, W_xh, W_hh, W_hy, b):
     x, h_prev, W_xh, W_hh, W_hy, b = args
 
     def reference(k):
-        z = k.sum({"W_hh h_{t-1}": k.op("W_hh h_{t-1}", "matmul", W_hh, h_prev),
-                   "W_xh x_t": k.op("W_xh x_t", "matmul", W_xh, x), "the bias b": b})
+        z = k.sum({"W_hh h_{t-1}": k.op("W_hh h_{t-1}", "matmul", W_hh, h_prev, also=AS_COLUMN),
+                   "W_xh x_t": k.op("W_xh x_t", "matmul", W_xh, x, also=AS_COLUMN), "the bias b": b})
         h = k.apply("tanh", "tanh", z)
         read = k.value("h_t in the readout", h, instead={"h_{t-1}": h_prev,
                                                         "the value before the tanh": z})
-        return {"h_t": h, "y_t": k.op("W_hy h_t", "matmul", W_hy, read)}
+        return {"h_t": h, "ŷ_t": k.op("W_hy h_t", "matmul", W_hy, read, also=AS_COLUMN)}
 
     return reference
 
 
+PRODUCTS = {"W_hh": "W_hh h_{t-1}", "W_xh": "W_xh x_t", "W_hy": "W_hy h_t"}
+
+
+def _elementwise_products(error: dict, case) -> str | None:
+    """For an error about shapes that do not broadcast: the products whose weight's own shape it shows
+    (only `*` keeps a weight's shape), or None."""
+    message = error.get("message", "")
+    if "could not be broadcast" not in message:
+        return None
+    shapes = {tuple(int(n) for n in re.findall(r"\d+", found)) for found in re.findall(r"\(([\d,\s]*)\)", message)}
+    named = [(product, tuple(case[weight].shape)) for weight, product in PRODUCTS.items()
+             if tuple(case[weight].shape) in shapes]
+    if not named:
+        return None
+    what = " and ".join(product for product, _ in named)
+    verb = "is an elementwise product" if len(named) == 1 else "are elementwise products"
+    shown_shapes = ", ".join(f"{product.split()[0]}'s own shape {shape}" for product, shape in named)
+    return (f"{what} {verb} (`*`) where a matrix product is meant: the error shows {shown_shapes}, "
+            "which an elementwise product keeps and a matrix product does not")
+
+
 def _step_diagnosis(case, value, name, ref) -> str:
-    """What a wrong h_t or y_t of one case is, by the traced step and the generic relations ('' when nothing fits)."""
+    """What a wrong h_t or ŷ_t of one case is, by the traced step and the generic relations ('' when nothing fits)."""
     reference = _traced_step(*(case[n] for n in STEP_ARGS))
     return diagnose(value, ref, reference=reference, output=name, axes=("entry {}",), rtol=1e-3, atol=1e-5).text
 
 
 def _steps_diagnosis(cases, values, name, refs) -> str:
-    """What wrong h_t or y_t values are, as every case that differs agrees ('' when nothing fits them all)."""
+    """What wrong h_t or ŷ_t values are, as every case that differs agrees ('' when nothing fits them all)."""
     return diagnose_all([{"found": value, "expected": ref, "reference": _traced_step(*(case[n] for n in STEP_ARGS)),
                           "output": name, "axes": ("entry {}",), "rtol": 1e-3, "atol": 1e-5}
                          for case, value, ref in zip(cases, values, refs)]).text
@@ -157,22 +185,26 @@ def _steps_diagnosis(cases, values, name, refs) -> str:
 
 def _returned_pair(result) -> None:
     if not (isinstance(result, list) and len(result) == 2):
-        raise CheckFailed("rnn_step must return two things", expected="a tuple (y_t, h_t)",
-                          found=shown(result), hint="end with `return y, h`.")
+        raise CheckFailed("rnn_step must return two things", expected="a tuple (ŷ_t, h_t)",
+                          found=shown(result), hint="end with `return y_hat, h`.")
 
 
 def rnn_step(inputs, data):
     cases, records = case_records(inputs, data, "rnn_step")
-    found = {"h_t": [], "y_t": []}
-    refs = {"h_t": [], "y_t": []}
+    found = {"h_t": [], "ŷ_t": []}
+    refs = {"h_t": [], "ŷ_t": []}
     for case, record in zip(cases, records):
-        raise_learner_error(record, STEP_HINTS)
+        error = errors_in(record)
+        if error:
+            failure = describe_error(error, STEP_HINTS)
+            failure.found = _elementwise_products(error, case)
+            raise failure
         result = record.get("returned")
         args = [case[n] for n in STEP_ARGS]
         units, input_dim = case["W_xh"].shape
         _returned_pair(result)
         y_ref, h_ref = keras_step(*args)
-        for index, name, ref in ((1, "h_t", h_ref), (0, "y_t", y_ref)):
+        for index, name, ref in ((1, "h_t", h_ref), (0, "ŷ_t", y_ref)):
             value = found_as_array(result[index], name, f"a vector of shape {ref.shape}",
                                    f"compute {name} = {STEP_FORMULAS[name]} with NumPy.")
             if value.shape != ref.shape:
@@ -182,12 +214,12 @@ def rnn_step(inputs, data):
                     f"{name} has the wrong shape for input_dim={input_dim}, units={units}, "
                     f"output_dim={case['W_hy'].shape[0]}",
                     expected=str(ref.shape), found=str(value.shape) + (
-                        ": (h_t, y_t) came back in the wrong order" if swapped else f": {why}" if why else ""),
-                    hint="return (y, h) in that order." if swapped else f"{name} = {STEP_FORMULAS[name]}; W x is a "
+                        ": (h_t, ŷ_t) came back in the wrong order" if swapped else f": {why}" if why else ""),
+                    hint="return (y_hat, h) in that order." if swapped else f"{name} = {STEP_FORMULAS[name]}; W x is a "
                     "matrix product (`@`), and each W's shape says which vector it multiplies.")
             found[name].append(value)
             refs[name].append(ref)
-    for name in ("h_t", "y_t"):
+    for name in ("h_t", "ŷ_t"):
         bad = [i for i, (f, r) in enumerate(zip(found[name], refs[name])) if not close(f, r, 1e-5)]
         if bad:
             mistakes = [_step_mistakes(*(c[n] for n in STEP_ARGS), h_ref)[name] for c, h_ref in zip(cases, refs["h_t"])]
@@ -221,7 +253,7 @@ def draw_cell(rng):
 
 
 def keras_rnn(case) -> dict:
-    """Keras' SimpleRNN with the case's weights, read out by y_t = W_hy h_t: outputs, states, gradients."""
+    """Keras' SimpleRNN with the case's weights, read out by ŷ_t = W_hy h_t: outputs, states, gradients."""
     units, input_dim = case["W_xh"].shape
     layer = keras.layers.SimpleRNN(units, return_sequences=True, return_state=True)
     layer.build((None, None, input_dim))
@@ -269,9 +301,9 @@ def _cell_mistakes(case, ref) -> dict:
     hs = ref["states"].astype("float64")
     previous = np.concatenate([np.zeros_like(hs[:, :1]), hs[:, :-1]], axis=1)
     for name, ys in {
-        "y_t has a tanh; the readout y_t = W_hy h_t is linear": np.tanh(hs @ W_hy.T),
-        "y_t is read out before the tanh (from W_hh h_{t-1} + W_xh x_t + b)": z(x, previous) @ W_hy.T,
-        "y_t is computed from h_{t-1} instead of the new h_t": previous @ W_hy.T,
+        "ŷ_t has a tanh; the readout ŷ_t = W_hy h_t is linear": np.tanh(hs @ W_hy.T),
+        "ŷ_t is read out before the tanh (from W_hh h_{t-1} + W_xh x_t + b)": z(x, previous) @ W_hy.T,
+        "ŷ_t is computed from h_{t-1} instead of the new h_t": previous @ W_hy.T,
     }.items():
         wrong[name] = {"outputs": ys, "state": ref["state"]}
     return wrong
@@ -317,14 +349,14 @@ def _cell_shapes(record, case, ref) -> dict:
     units, output_dim = case["W_hh"].shape[0], case["W_hy"].shape[0]
     values = {}
     for name, what, hint in (
-            ("outputs", f"the outputs y_t of keras.layers.RNN(MyRNNCell({units}, {output_dim}))",
-             "`call` returns (y_t, [h_t]) with y_t = W_hy h_t, and `output_size` is output_dim."),
+            ("outputs", f"the outputs ŷ_t of keras.layers.RNN(MyRNNCell({units}, {output_dim}))",
+             "`call` returns (ŷ_t, [h_t]) with ŷ_t = W_hy h_t, and `output_size` is output_dim."),
             ("state", "the final state h_T",
              "`call` returns the new state as a list, [h_t], of shape (batch, rnn_units).")):
         expected = ref[name].shape
         value = found_as_array(record.get(name), what, f"an array of shape {expected}", hint)
         if value.shape != expected:
-            per_step = f": y_t = W_hy h_t has output_dim={output_dim} numbers per step" if name == "outputs" else ""
+            per_step = f": ŷ_t = W_hy h_t has output_dim={output_dim} numbers per step" if name == "outputs" else ""
             raise CheckFailed(f"{what} have the wrong shape", expected=f"{expected}{per_step}",
                               found=str(value.shape), hint=hint)
         values[name] = value
@@ -334,7 +366,7 @@ def _cell_shapes(record, case, ref) -> dict:
 def _cell_values(found, refs, cases) -> None:
     """Final states, then outputs, compared with SimpleRNN in every case; a mistake named when it fits."""
     mistakes = [_cell_mistakes(case, ref) for case, ref in zip(cases, refs)]
-    for name, what in (("state", "final state h_T differs"), ("outputs", "outputs y_t differ")):
+    for name, what in (("state", "final state h_T differs"), ("outputs", "outputs ŷ_t differ")):
         bad = [i for i, (f, r) in enumerate(zip(found, refs)) if not close(f[name], r[name])]
         if not bad:
             continue
@@ -349,7 +381,7 @@ def _cell_values(found, refs, cases) -> None:
         raise CheckFailed(
             f"the {what} from keras SimpleRNN with the same weights, on a batch of {batch} sequences "
             f"of length {steps}{where} (max |diff| {max_diff(found[i][name], refs[i][name]):.3g})",
-            expected="h_t = tanh(W_hh h_{t-1} + W_xh x_t + b), y_t = W_hy h_t",
+            expected="h_t = tanh(W_hh h_{t-1} + W_xh x_t + b), ŷ_t = W_hy h_t",
             found=f"it looks like {diagnosis}" if diagnosis else "a different computation",
             hint="write each term of the formula as its own line and compare.")
 
@@ -360,7 +392,7 @@ def _cell_gradients(record, ref) -> None:
         if gradient is None:
             raise CheckFailed(
                 f"no gradient reaches `{name}` from the cell's outputs", expected="TensorFlow operations from the "
-                "weights to y_t and h_t, so that training can change them", found="no gradient (None)",
+                "weights to ŷ_t and h_t, so that training can change them", found="no gradient (None)",
                 hint="a NumPy function (np.tanh, np.dot), `.numpy()` or a Python float inside `call` cuts the "
                 "gradient: use tf.tanh, tf.matmul and keep tensors.")
         gradient = found_as_array(gradient, f"the gradient for `{name}`", "an array", "use TensorFlow operations.")
@@ -393,7 +425,7 @@ LOSS_SIZES = [(3, 5, 4, 7, 5), (2, 1, 3, 6, 4), (4, 7, 2, 5, 3)]  # batch, T, in
 
 
 def draw_loss(rng):
-    """Cells with random weights whose output y_t = W_hy h_t + c is not their state h_t, and targets."""
+    """Cells with random weights whose output ŷ_t = W_hy h_t + c is not their state h_t, and targets."""
     cases = []
     for batch, steps, input_dim, units, classes in LOSS_SIZES:
         case = random_weights(rng, input_dim, units, classes)
@@ -432,7 +464,7 @@ def _loss_mistakes(case, ref) -> dict:
         "the state is not carried from one step to the next": _step_losses(targets, ref["one_step"]),
         "the outputs are treated as probabilities; they are logits (from_logits=True)":
             _step_losses(targets, logits, from_logits=False),
-        "the loss is computed from the state h_t instead of the output y_t": _step_losses(targets, ref["states"]),
+        "the loss is computed from the state h_t instead of the output ŷ_t": _step_losses(targets, ref["states"]),
         "the softmax is applied twice (softmax of the logits, then from_logits=True)":
             _step_losses(targets, keras.ops.convert_to_numpy(keras.ops.softmax(logits))),
         "L_t is summed over the batch instead of averaged": ref["steps"] * len(targets),
@@ -500,9 +532,9 @@ def unrolled_loss(inputs, data):
             f"the per-step losses L_t differ from keras RNN + cross-entropy, first at step {t} of a batch of "
             f"{cases[i]['x'].shape[0]} sequences of length {cases[i]['x'].shape[1]} "
             f"(max |diff| {max_diff(found[i][0], refs[i]['steps']):.3g})",
-            expected="L_t = mean over the batch of the cross-entropy of the logits y_t against the targets at step t",
+            expected="L_t = mean over the batch of the cross-entropy of the logits ŷ_t against the targets at step t",
             found=f"it looks like {diagnosis}" if diagnosis else "different values",
-            hint="feed h_t back into the next call of the cell, score its output y_t, and compute the loss from logits.")
+            hint="feed h_t back into the next call of the cell, score its output ŷ_t, and compute the loss from logits.")
     for (steps, total), ref in zip(found, refs):
         if not np.isclose(total, ref["total"], atol=ATOL, rtol=1e-4):
             named = {"the mean over time": np.mean(steps), "the loss of the last step only": steps[-1]}

@@ -68,7 +68,7 @@ def _vocabulary_pairs(record) -> dict:
                           hint="the keys are the words that `rnn.tokenize` returns.")
     if not all(isinstance(v, int) and not isinstance(v, bool) for v in values):
         bad = next(v for v in values if not isinstance(v, int) or isinstance(v, bool))
-        raise CheckFailed("the indices are not all integers", expected="int values 1..V",
+        raise CheckFailed("the indices are not all integers", expected="int values 1, 2, 3, ...",
                           found=f"{type(bad).__name__} {bad!r}", hint="number the words with ints.")
     return dict(zip(keys, values))
 
@@ -87,12 +87,12 @@ def _vocabulary_indices(vocab, words) -> None:
     if indices == list(range(1, len(words) + 1)):
         return
     if indices == list(range(len(words))):
-        raise CheckFailed("the indices are not 1, 2, ..., V", expected=f"each of 1..{len(words)} once",
-                          found="0, 1, ..., V-1", hint="index 0 is kept for padding; number the words from 1.")
+        raise CheckFailed("the indices are not 1, 2, ..., n for the n distinct words", expected=f"each of 1..{len(words)} once",
+                          found="0, 1, ..., n-1", hint="index 0 is kept for padding; number the words from 1.")
     shared = len(set(indices)) < len(indices)
-    raise CheckFailed("the indices are not 1, 2, ..., V", expected=f"each of 1..{len(words)} once",
+    raise CheckFailed("the indices are not 1, 2, ..., n for the n distinct words", expected=f"each of 1..{len(words)} once",
                       found="some words share an index" if shared else f"{indices[:8]}{' ...' if len(indices) > 8 else ''}",
-                      hint="number each distinct word once, 1, 2, ..., V, with no gap.")
+                      hint="number each distinct word once, 1, 2, ..., n, with no gap.")
 
 
 def build_vocabulary(inputs, data):
@@ -119,7 +119,7 @@ def build_vocabulary(inputs, data):
                               + (f": it looks numbered {diagnosis}" if diagnosis else ""),
                               hint="sort the distinct words before numbering them.")
     sizes = ", ".join(str(len(f)) for f in found)
-    return f"{sizes} words from 3 random texts: lower-cased, punctuation dropped, numbered 1..V in sorted order"
+    return f"{sizes} words from 3 random texts: lower-cased, punctuation dropped, numbered 1..n in sorted order"
 
 
 # ---------------------------------------------------------------- 1.5b one_hot
@@ -201,7 +201,7 @@ MODEL_SIZES = [(11, 6, 8, 4, 6), (7, 4, 10, 5, 4)]  # vocab_size, embedding_dim,
 
 
 def _tokens(rng, vocab_size, batch, steps) -> np.ndarray:
-    """Word ids 1..V-1; row 1 padded in front with two 0s, row 2 one word, row 3 padded behind (batch >= 4)."""
+    """Word ids 1..vocab_size-1; row 1 padded in front with two 0s, row 2 one word, row 3 padded behind (batch >= 4)."""
     tokens = rng.integers(1, vocab_size, size=(batch, steps))
     tokens[1, :2] = 0
     tokens[2, :-1] = 0
@@ -232,7 +232,7 @@ def draw_model(rng):
 
 
 def keras_next_word(case, tokens, mask=True) -> np.ndarray:
-    """Keras' Embedding and SimpleRNN with the case's weights, read out at the last step: y_T = W_hy h_T."""
+    """Keras' Embedding and SimpleRNN with the case's weights, read out at the last step: ŷ_T = W_hy h_T."""
     vocab_size, embedding_dim = case["E"].shape
     units = case["W_hh"].shape[0]
     embedding = keras.layers.Embedding(vocab_size, embedding_dim, mask_zero=mask)
@@ -303,8 +303,8 @@ def _model_mistake(records, cases, found, refs) -> str | None:
                 keras_next_word(case, case["tokens"], mask=False),
             "the model outputs probabilities (a softmax); the exercise asks for logits":
                 probabilities / probabilities.sum(axis=-1, keepdims=True),
-            "the outputs go through a tanh; the readout y_T = W_hy h_T is linear": np.tanh(ref),
-            "the outputs go through a sigmoid; the readout y_T = W_hy h_T is linear": 1 / (1 + np.exp(-ref)),
+            "the outputs go through a tanh; the readout ŷ_T = W_hy h_T is linear": np.tanh(ref),
+            "the outputs go through a sigmoid; the readout ŷ_T = W_hy h_T is linear": 1 / (1 + np.exp(-ref)),
         })
     diagnosis = only_variant(found, variants)
     if diagnosis:
@@ -331,7 +331,7 @@ def next_word_model(inputs, data):
             raise CheckFailed(
                 f"with the same weights, the model's logits differ from Embedding(mask_zero=True) -> SimpleRNN -> "
                 f"W_hy h_T, for vocab_size={cases[i]['E'].shape[0]} (max |diff| {max_diff(value, ref):.3g})",
-                expected="y_T = W_hy h_T of the cell after the last real word (padding skipped), no activation",
+                expected="ŷ_T = W_hy h_T of the cell after the last real word (padding skipped), no activation",
                 found=f"it looks like {diagnosis}" if diagnosis else f"other values from the layers {layers}",
                 hint="compare your layers with the exercise: an Embedding that masks index 0, then your cell "
                 "inside keras.layers.RNN, nothing after it; if check 1.3 fails, fix MyRNNCell first.")
