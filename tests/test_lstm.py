@@ -149,6 +149,15 @@ def test_weight_gradient_by_distance_names_the_distances_that_differ(rejected):
     assert "add up to dL/dW_hh but are split wrongly by distance" in message and "d = [1, 2]" in message
 
 
+def test_weight_gradient_by_distance_hint_leaves_the_derivation_to_the_learner(rejected):
+    """Exercise 2.1b asks for the closed form of G_d: a generic failure must not state it."""
+    def scaled(cell, x):
+        return 1.7 * terms_by_formula(cell, x)
+
+    message = rejected(lambda a: lstm.check_weight_gradient_by_distance(*a), (scaled, RightRNNCell), "2.1b")
+    assert "h_{k-1}^T" not in message and "1 - h_k^2" not in message, message
+
+
 # ----------------------------------------------------------------------------- grade mode: data, not trust
 def _verdict(exercise_id, inputs, data):
     exercise = CHECKS[exercise_id].exercise

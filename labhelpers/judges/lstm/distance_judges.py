@@ -1,6 +1,6 @@
 """Lab 02's judge of 2.1b weight_gradient_by_distance: dL/dW_hh split into one term per time distance.
 
-With L = sum(y_T) and g_k = dL/dh_k, the term of step k is sum over the batch of
+With L = sum(ŷ_T) and g_k = dL/dh_k, the term of step k is sum over the batch of
 (g_k * (1 - h_k^2)) h_{k-1}^T (formula convention: W_hh[i, j] feeds h_{k-1}[j] into unit i);
 entry d of the answer is the term of step k = T - d. The terms are computed here with NumPy from
 Keras' SimpleRNN states, and their sum is compared with the gradient Keras' SimpleRNN itself gives.
@@ -15,9 +15,11 @@ from labhelpers.judges.lstm.judges import (_backward, _close, _worst, checked_st
                                           last_output_gradients, traced_backward)
 from labhelpers.grading import CheckFailed, found_as_array
 
-HINT = ("unroll from h_0 = 0 with L = sum(y_T); the term of step k is the gradient that W_hh receives "
-        "where step k uses it, with h_{k-1} held fixed: sum over the batch of (dL/dh_k * (1 - h_k^2)) "
-        "h_{k-1}^T. Entry d is the term of step k = T - d, so entry 0 is the last step's.")
+HINT = ("unroll from h_0 = 0 with L = sum(ŷ_T); the term of step k is the gradient that W_hh receives "
+        "where step k uses it, with h_{k-1} held fixed: put the immediate derivative of section 2.1 into the "
+        "definition of G_{T-k}, keep the entries of the sum over m that are not zero, and sum over the batch. "
+        "Entry d is the term of step k = T - d, so entry 0 is the last step's; the T terms add up to "
+        "tape.gradient(L, cell.W_hh).")
 
 
 def _previous(states):
@@ -58,7 +60,7 @@ def _diagnosed(found, states, W_hh, from_y, expected, sizes) -> str:
 
 
 def _keras_weight_gradient(case):
-    """dL/dW_hh, L = sum(y_T), from keras.layers.SimpleRNN with the drawn weights (float64)."""
+    """dL/dW_hh, L = sum(ŷ_T), from keras.layers.SimpleRNN with the drawn weights (float64)."""
     import tensorflow as tf
 
     layer = keras_simple_rnn(case)
@@ -91,11 +93,11 @@ def _mistakes(states, W_hh, from_y, grads, expected):
         "each term pairs the gradient with the new state h_k; the weight multiplies the previous state h_{k-1}":
             _by_distance(grads * (1 - states ** 2), states),
         "the derivative of tanh, 1 - h_k^2, is missing from each term": _by_distance(grads, _previous(states)),
-        "the loss uses every output y_1..y_T; here L is the sum of the last output y_T only":
+        "the loss uses every output ŷ_1..ŷ_T; here L is the sum of the last output ŷ_T only":
             _terms(states, _backward(states, W_hh, [from_y] * T)),
-        "the loss is the sum of the last state h_T; here L is the sum of the last output y_T = W_hy h_T":
+        "the loss is the sum of the last state h_T; here L is the sum of the last output ŷ_T = W_hy h_T":
             _terms(states, _backward(states, W_hh, [*none, np.ones_like(from_y)])),
-        f"the terms are the right ones divided by the batch size {states.shape[1]}: L is the sum of y_T, "
+        f"the terms are the right ones divided by the batch size {states.shape[1]}: L is the sum of ŷ_T, "
         "not a mean": expected / states.shape[1],
     }
 
@@ -142,7 +144,7 @@ def weight_gradient_by_distance(inputs, data):
         named = next((name for name, wrong in _mistakes(states, W_hh, from_y, grads, expected).items()
                       if _close(found, wrong, 1e-3)), None)
         if named:
-            raise CheckFailed(named, expected="entry d = the term of dL/dW_hh of step k = T - d, L = sum(y_T)",
+            raise CheckFailed(named, expected="entry d = the term of dL/dW_hh of step k = T - d, L = sum(ŷ_T)",
                               found="values equal to what that mistake computes", hint=HINT)
         sizes = {"T": T, "the batch size": batch, "the number of outputs": case["W_hy"].shape[0]}
         if _close(found.sum(0), total, 1e-3):
@@ -151,8 +153,8 @@ def weight_gradient_by_distance(inputs, data):
                               f"d = {wrong[:5]} differ (T = {T})", expected="entry d = the term of step k = T - d",
                               found=_diagnosed(found, states, W_hh, from_y, expected, sizes), hint=HINT)
         raise CheckFailed(f"the terms are not those of dL/dW_hh by distance (T = {T}, batch = {batch}), and they do "
-                          "not add up to Keras SimpleRNN's gradient of L = sum(y_T)",
-                          expected="entry d = the term of dL/dW_hh of step k = T - d, L = sum(y_T)",
+                          "not add up to Keras SimpleRNN's gradient of L = sum(ŷ_T)",
+                          expected="entry d = the term of dL/dW_hh of step k = T - d, L = sum(ŷ_T)",
                           found=_diagnosed(found, states, W_hh, from_y, expected, sizes), hint=HINT)
     lengths = ", ".join(str(case["x"].shape[1]) for case in inputs["cases"])
     return (f"entry d is the term of dL/dW_hh from step T - d, and the terms add up to Keras SimpleRNN's "

@@ -47,7 +47,7 @@ def _weights_present(found: dict, expected: dict, hint: str) -> None:
 BPTT_SIZES = [(6, 3, 2, 4, 9, 1.3), (4, 2, 3, 2, 5, 0.8), (5, 1, 1, 3, 6, 1.0)]
 # (units, input_dim, output_dim, batch, T, spectral radius of W_hh): batch, T and units all differ
 BPTT_HINT = ("inside one `tf.GradientTape`, unroll the cell from h = 0, keep every new state h_t "
-             "in a list, take L = the sum of the last output y_T, and ask the tape for the gradient "
+             "in a list, take L = the sum of the last output ŷ_T, and ask the tape for the gradient "
              "of L with respect to that list; stack it so entry t - 1 is dL/dh_t.")
 
 
@@ -92,19 +92,19 @@ def _backward(states, W_hh, injected):
 
 
 def last_output_gradients(case, states):
-    """For L = sum(y_T): W_hh in float64, dL/dh_T = W_hy^T 1 (one row per example), and dL/dh_t for t = 1..T."""
+    """For L = sum(ŷ_T): W_hh in float64, dL/dh_T = W_hy^T 1 (one row per example), and dL/dh_t for t = 1..T."""
     W_hh = case["W_hh"].astype("float64")
     from_y = np.ones((len(case["x"]), case["W_hy"].shape[0])) @ case["W_hy"].astype("float64")
     return W_hh, from_y, _backward(states, W_hh, [0 * from_y] * (len(states) - 1) + [from_y])
 
 
 def traced_backward(k, states, W_hh, from_y):
-    """dL/dh_t for t = 1..T, L = sum(y_T), as `diagnosis` traces it (k: its Trace): the loss, the derivative of
+    """dL/dh_t for t = 1..T, L = sum(ŷ_T), as `diagnosis` traces it (k: its Trace): the loss, the derivative of
     tanh and the step back through W_hh named where the backward pass uses them."""
     T = len(states)
     none = [0 * from_y] * (T - 1)
-    injected = k.value("L = the sum of the last output y_T", [*none, from_y], instead={
-        "L = the sum of every output y_1..y_T": [from_y] * T,
+    injected = k.value("L = the sum of the last output ŷ_T", [*none, from_y], instead={
+        "L = the sum of every output ŷ_1..ŷ_T": [from_y] * T,
         "L = the sum of the last state h_T (without the readout W_hy)": [*none, np.ones_like(from_y)]})
     grads, upstream = [], 0.0
     for t in reversed(range(T)):
@@ -133,12 +133,12 @@ def _bptt_variants(states, W_hh, from_y, expected):
             expected[::-1],
         "the entries are shifted by one step: the list includes the initial state h_0 and drops h_T":
             np.concatenate([_sent_back(expected[:1], states[0], W_hh), expected[:-1]]),
-        "the loss uses every output y_1..y_T; here L is the sum of the last output y_T only":
+        "the loss uses every output ŷ_1..ŷ_T; here L is the sum of the last output ŷ_T only":
             _backward(states, W_hh, [from_y] * len(states)),
         "only the last state gets a gradient: each step must start from the state the previous step "
         "returned, inside the tape":
             np.concatenate([np.zeros_like(expected[:-1]), expected[-1:]]),
-        "the loss is the sum of the last state h_T; here L is the sum of the last output y_T = W_hy h_T":
+        "the loss is the sum of the last state h_T; here L is the sum of the last output ŷ_T = W_hy h_T":
             _backward(states, W_hh, [*before_last, np.ones_like(from_y)]),
     }
 
@@ -149,11 +149,11 @@ def _bptt_scaled(found, expected, batch, output_dim) -> str | None:
     if np.isclose(k, 1.0, rtol=1e-3) or not _close(found, k * expected, 1e-3):
         return None
     if any(np.isclose(k, 1 / n, rtol=1e-3) for n in (batch, output_dim, batch * output_dim)):
-        return f"the gradients are the right ones divided by {1 / k:.3g}: L is a mean; it must be the sum of y_T"
+        return f"the gradients are the right ones divided by {1 / k:.3g}: L is a mean; it must be the sum of ŷ_T"
     named = diagnosis.scale_words(k, {"T": len(found), "the batch size": batch, "the number of outputs": output_dim})
     if named:
-        return f"the gradients are the right ones {named[0]}: check how L is formed from y_T"
-    return f"the gradients are the right ones times {k:.4g}: check how L is formed from y_T"
+        return f"the gradients are the right ones {named[0]}: check how L is formed from ŷ_T"
+    return f"the gradients are the right ones times {k:.4g}: check how L is formed from ŷ_T"
 
 
 def _bptt_shape_mistake(shape, T, batch, units, input_dim, output_dim) -> str:
@@ -221,7 +221,7 @@ def bptt(inputs, data):
         named = next((name for name, values in variants.items() if _close(found, values, 1e-3)), None)
         named = named or _bptt_scaled(found, expected, batch, case["W_hy"].shape[0])
         if named:
-            raise CheckFailed(named, expected="entry t - 1 = dL/dh_t for t = 1..T, L = sum(y_T)",
+            raise CheckFailed(named, expected="entry t - 1 = dL/dh_t for t = 1..T, L = sum(ŷ_T)",
                               found="values equal to what that mistake computes", hint=BPTT_HINT)
         where = ("dL/dh_T (the last entry) is not W_hy^T 1" if wrong == T else
                  f"dL/dh_t at t = {wrong} is not the gradient at t = {wrong + 1} sent back one step "
@@ -372,7 +372,7 @@ def clip(inputs, data):
 # ---------------------------------------------------------------- 2.4 MyLSTMCell
 LSTM_SIZES = [(5, 4, 3, 7), (3, 6, 2, 4)]  # (units, input_dim, batch, T)
 LSTM_HINT = ("compare your `call` with the formulas of section 2.4 line by line: one product "
-             "a_t = x W_xh^T + h_{t-1} W_hh^T + b, split into the blocks i, f, c~, o in that order; "
+             "u_t = x W_xh^T + h_{t-1} W_hh^T + b, split into the blocks i, f, c~, o in that order; "
              "sigmoid for the three gates, tanh for c~; then c_t and h_t; return (h_t, [h_t, c_t]).")
 
 
@@ -450,8 +450,8 @@ def _lstm_mistakes():
         ("tanh is missing in h_t = o_t * tanh(c_t)", {"shown": "c_t"}),
         ("h_t uses the old cell state c_{t-1}; it uses the new c_t", {"shown": "tanh(c_{t-1})"}),
         ("h_t uses the candidate c~_t; it is o_t * tanh(c_t)", {"shown": "c~"}),
-        ("the bias b is missing from a_t", {"no_bias": True}),
-        ("h_{t-1} W_hh^T is missing from a_t: the gates must see the previous state", {"no_W_hh": True}),
+        ("the bias b is missing from u_t", {"no_bias": True}),
+        ("h_{t-1} W_hh^T is missing from u_t: the gates must see the previous state", {"no_W_hh": True}),
         ("the states are ignored: the step starts from zeros instead of states = [h_prev, c_prev]",
          {"states": "ignored"}),
         ("the states are read in the order [c, h]; Keras passes [h_{t-1}, c_{t-1}]", {"states": "read as [c, h]"}),

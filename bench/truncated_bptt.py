@@ -1,0 +1,71 @@
+"""Lab 02 bench: the adding problem learned by a Keras LSTM trained with truncated BPTT.
+
+The gradient is stopped `w` steps before the end of each sequence (the notebook's `TruncatedLSTM`,
+taken from the solution notebook itself), so no gradient term spans more than w steps. With
+w < T/2 the first mark always lies outside the window: a model that ignores it cannot beat a
+relative error of 0.5 (the variance of the first value over that of the sum). The script prints the
+relative test error of every (T, w, seed) and of full BPTT (w = T) for comparison.
+
+    .venv/bin/python bench/truncated_bptt.py --length 50 --windows 10 20 50 --steps 2000 --seeds 0 1
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+from labhelpers import lstm  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from lstm_speed import notebook_classes  # noqa: E402
+
+UNITS, BATCH, LEARNING_RATE, CLIP_NORM, TEST_SEQUENCES = 32, 64, 0.01, 1.0, 2000
+
+
+def relative_error(length: int, window: int, steps: int, seed: int) -> float:
+    """Train TruncatedLSTM(UNITS, window) for `steps` Adam steps (clipped at 1); its test MSE / baseline MSE."""
+    keras.utils.set_random_seed(seed)
+    model = notebook_classes("TruncatedLSTM")["TruncatedLSTM"](UNITS, window)
+    model(np.zeros((1, length, 2), "float32"))
+    optimizer = keras.optimizers.Adam(LEARNING_RATE)
+
+    @tf.function
+    def train_step(x, y):
+        with tf.GradientTape() as tape:
+            loss = tf.reduce_mean((model(x, training=True) - y) ** 2)
+        grads, _ = tf.clip_by_global_norm(tape.gradient(loss, model.trainable_variables), CLIP_NORM)
+        optimizer.apply_gradients(zip(grads, model.trainable_variables))
+
+    rng = np.random.default_rng(seed)
+    for _ in range(steps):
+        train_step(*lstm.adding_problem(BATCH, length, rng))
+    x, y = lstm.adding_problem(TEST_SEQUENCES, length, np.random.default_rng(seed + 1))
+    return float(np.mean((model(x).numpy() - y) ** 2) / np.mean((y - 1.0) ** 2))
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--length", type=int, default=50)
+    parser.add_argument("--windows", type=int, nargs="+", default=[10, 20])
+    parser.add_argument("--steps", type=int, default=2000)
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0])
+    args = parser.parse_args()
+    print(f"T = {args.length}, {args.steps} steps of Adam, {UNITS} units; relative test error (0.5: first mark ignored)")
+    for window in args.windows:
+        for seed in args.seeds:
+            start = time.perf_counter()
+            error = relative_error(args.length, window, args.steps, seed)
+            print(f"w = {window:>3}, seed {seed}: {error:.3f}  ({time.perf_counter() - start:.0f} s)", flush=True)
+
+
+if __name__ == "__main__":
+    main()
