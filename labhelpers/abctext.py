@@ -1,8 +1,9 @@
 """A small, forgiving reader of ABC tunes: header fields, key signature, notes and bar lines.
 
 It reads the single-voice folk tunes of Lab 03 in microseconds and never raises: what it cannot
-read it skips and counts. music21 (labhelpers/tunes.py) is the judge of validity; this reader
-serves statistics over many tunes (labhelpers/critic.py) and the notation's caption.
+read it skips and counts. The lab's validity rule (tunes.check_abc) takes its header and key from
+here and its notes from music21; this reader serves statistics over many tunes (labhelpers/critic.py)
+and the notation's caption.
 """
 
 from __future__ import annotations

@@ -2,11 +2,12 @@
 
 `show(abc)` returns a TuneView: abcjs (vendored in labhelpers/static, MIT licence, so nothing is
 fetched) engraves the tune, a play button plays the course's own synthesised WAV
-(labhelpers/tunes.py), and the note being played is highlighted. It is an anywidget, so one file
-of JavaScript works in JupyterLab, Notebook 7 and VS Code. Invalid ABC shows its problems above
-whatever abcjs could draw; nothing here raises into the learner's kernel. Exported HTML (nbconvert)
-has no widget state, so the view also carries an HTML fallback that engraves the notation with
-the same abcjs, inlined once per kernel.
+(labhelpers/tunes.py), and the note being played is highlighted. Its verdict is `tunes.check_abc`,
+the lab's one validity rule. While the kernel works on a new tune, `busy` says so above the dimmed old
+one. It is an anywidget, so one file of JavaScript works in JupyterLab, Notebook 7 and VS Code.
+Invalid ABC shows its problems above whatever abcjs could draw; nothing here raises into the
+learner's kernel. Exported HTML (nbconvert) has no widget state, so the view also carries an HTML
+fallback that engraves the notation with the same abcjs, inlined once per kernel.
 """
 
 from __future__ import annotations
@@ -35,6 +36,8 @@ CSS = """
 .seqlab-controls { display: flex; gap: 8px; align-items: center; margin: 4px 0; }
 .seqlab-controls audio { height: 32px; }
 .seqlab-play { padding: 4px 12px; cursor: pointer; }
+.seqlab-status { color: #1e40af; font-style: italic; margin: 4px 0; }
+.seqlab-busy .seqlab-paper, .seqlab-busy .seqlab-controls, .seqlab-busy .seqlab-problems { opacity: 0.35; }
 """
 
 
@@ -92,13 +95,17 @@ class TuneView(anywidget.AnyWidget):
     wav = traitlets.Bytes(b"").tag(sync=True)
     onsets = traitlets.List(traitlets.Float()).tag(sync=True)
     rendered = traitlets.Dict().tag(sync=True)  # written by the browser: bars, notes, fifths, warnings
+    busy = traitlets.Unicode("").tag(sync=True)  # what is under way ("" when idle), shown over the dimmed tune
 
     def update(self, abc: str) -> None:
-        """Show another tune."""
+        """Show another tune; "rendering..." shows (sent at once) while its sound and notes are made."""
+        self.busy = "rendering the tune..."
+        data = payload(abc)
         with self.hold_sync():
             self.set_trait("rendered", {})
-            for name, value in payload(abc).items():
+            for name, value in data.items():
                 setattr(self, name, value)
+            self.busy = ""
 
     def _repr_mimebundle_(self, **kwargs):
         bundle = super()._repr_mimebundle_(**kwargs)

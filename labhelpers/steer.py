@@ -1,8 +1,9 @@
 """Steer the sampler: a temperature slider, a seed text and a "generate" button over a TuneView.
 
 Each click samples one text with `generate(start_string, length, temperature)`, keeps its first
-tune, and shows its notation and sound, whether it is valid ABC, its nearest training tune, and
-how long the click took. Errors (a seed with unknown characters, a broken model) are shown in the
+tune, and shows its notation and sound, whether it is valid ABC (`tunes.check_abc`, through the
+view), its nearest training tune, and how long the click took. A click takes seconds, so the status
+line and the view say what is under way before the work starts. Errors (a seed with unknown characters, a broken model) are shown in the
 panel; they never reach the kernel.
 """
 
@@ -40,10 +41,14 @@ class SamplerPanel(widgets.VBox):
         """Sample and show one tune; returns what was shown and how long it took (seconds)."""
         began = time.perf_counter()
         self.button.disabled = True
+        self.status.value = (f"<i>sampling {self.length.value} characters at temperature "
+                             f"{self.temperature.value:.2f}...</i>")
+        self.view.busy = "sampling a new tune..."
         try:
             text = self.generate(self.start.value, self.length.value, self.temperature.value)
         except Exception as error:  # a seed with unseen characters, a broken model: say so, keep the kernel
             self.status.value = f"<b>Could not sample:</b> {type(error).__name__}: {str(error)[:200]}"
+            self.view.busy = ""
             return {"error": f"{type(error).__name__}: {error}"}
         finally:
             self.button.disabled = False

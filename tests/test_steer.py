@@ -1,5 +1,6 @@
-"""The sampling panel's Python side: each click samples with the given function and shows the tune,
-its verdict, its nearest training tune and the time taken; errors stay in the panel."""
+"""The sampling panel's Python side: each click says it is working before it samples, then shows the
+tune, its verdict (the lab's one rule), its nearest training tune and the time taken; errors stay in
+the panel."""
 
 import keras
 import pytest
@@ -50,6 +51,20 @@ def test_an_unknown_seed_character_is_reported_in_the_panel(sampler):
     result = panel.click()
     assert result == {"error": "KeyError: '€'"}
     assert panel.status.value.startswith("<b>Could not sample:</b> KeyError") and not panel.button.disabled
+    assert panel.view.busy == ""
+
+
+def test_a_click_says_it_is_working_before_the_work_and_replaces_it_after():
+    seen = []
+
+    def generate(start, length, temperature):
+        seen.append((panel.status.value, panel.view.busy, panel.button.disabled))
+        return TRAINING[3]
+
+    panel = steer.SamplerPanel(generate, TRAINING, length=300, temperature=0.7)
+    panel.click()
+    assert seen == [("<i>sampling 300 characters at temperature 0.70...</i>", "sampling a new tune...", True)]
+    assert panel.status.value.startswith("temperature 0.70: <b>valid ABC</b>") and panel.view.busy == ""
 
 
 def test_the_button_calls_click(monkeypatch):

@@ -67,3 +67,10 @@ def test_wav_bytes_is_a_16_bit_wav():
 def test_note_onsets_follow_the_abc_and_skip_grace_notes():
     onsets = tunes.note_onsets("X:1\nT:t\nM:4/4\nL:1/8\nK:D\n{g}A2 Bc d4|")
     assert onsets == [(0.0, 0.5), (0.5, 0.25), (0.75, 0.25), (1.0, 1.0)]
+
+
+def test_reading_broken_notes_prints_nothing(capfd):
+    """music21 writes its warnings to stderr, which a notebook shows in red; judging a tune stays quiet."""
+    verdict = tunes.check_abc("X:1\nT:t\nM:C\nL:1/8\nK:D\nABcd p efga|ABcd efga|")  # music21: "no pitch in p"
+    captured = capfd.readouterr()
+    assert verdict.notes > 0 and captured.err == "" and captured.out == ""

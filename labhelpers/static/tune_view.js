@@ -1,6 +1,7 @@
 // The tune view of Lab 03 (an anywidget): abcjs engraves the ABC, an audio element plays the
-// course's own synthesised WAV, and the note being played is highlighted. ABCJS is defined above
-// this file by labhelpers/notation.py, which prepends the vendored abcjs library.
+// course's own synthesised WAV, and the note being played is highlighted. While the kernel works on
+// a new tune, `busy` says so above the dimmed old one. ABCJS is defined above this file by
+// labhelpers/notation.py, which prepends the vendored abcjs library.
 
 function noteElements(tune) {
   // Sounding notes in the order of the ABC, as Python's onsets list them (rests and graces left out).
@@ -30,10 +31,10 @@ function plainText(html) {
 
 function render({ model, el }) {
   el.classList.add("seqlab-tune");
-  el.innerHTML = `<div class="seqlab-head"></div><div class="seqlab-problems"></div>
+  el.innerHTML = `<div class="seqlab-status"></div><div class="seqlab-head"></div><div class="seqlab-problems"></div>
     <div class="seqlab-controls"><button class="seqlab-play" type="button">&#9654; play</button>
     <audio controls preload="auto"></audio></div><div class="seqlab-paper"></div>`;
-  const [head, problems, controls, paper] = el.children;
+  const [status, head, problems, controls, paper] = el.children;
   const button = controls.querySelector("button");
   const audio = controls.querySelector("audio");
   let notes = [], lit = -1, url = null, frame = null;
@@ -66,7 +67,9 @@ function render({ model, el }) {
     }
     if (tune && tune.warnings) found = found.concat(tune.warnings.map(plainText));
     if (model.get("problem")) found.unshift(model.get("problem"));
-    problems.textContent = found.length ? "Problems: " + found.join(" | ") : "";
+    // A valid tune (tunes.check_abc) may still get remarks from abcjs; they do not make it invalid.
+    const label = model.get("valid") ? "Remarks while drawing (the tune is valid): " : "Problems: ";
+    problems.textContent = found.length ? label + found.join(" | ") : "";
     problems.style.display = found.length ? "block" : "none";
     notes = tune ? noteElements(tune) : [];
     lit = -1;
@@ -78,6 +81,13 @@ function render({ model, el }) {
     el.dataset.rendered = JSON.stringify(rendered);  // for tools/notation_shot.py
     model.set("rendered", rendered);
     model.save_changes();
+  }
+
+  function showBusy() {
+    const message = model.get("busy");
+    status.textContent = message ? "\u23F3 " + message : "";
+    status.style.display = message ? "block" : "none";
+    el.classList.toggle("seqlab-busy", Boolean(message));
   }
 
   function load() {
@@ -94,8 +104,10 @@ function render({ model, el }) {
   audio.addEventListener("pause", () => { button.innerHTML = "&#9654; play"; if (frame) cancelAnimationFrame(frame); });
   audio.addEventListener("seeked", follow);
   audio.addEventListener("ended", () => light(-1));
-  for (const name of ["abc", "verdict", "problem"]) model.on("change:" + name, draw);
+  for (const name of ["abc", "valid", "verdict", "problem"]) model.on("change:" + name, draw);
   model.on("change:wav", load);
+  model.on("change:busy", showBusy);
+  showBusy();
   draw();
   load();
   return () => { if (url) URL.revokeObjectURL(url); if (frame) cancelAnimationFrame(frame); };
