@@ -5,7 +5,8 @@ The data: `load_dates` writes one to three dates the way people do ("5/1/16", "s
 pairs the sentence with the ISO dates ("2016-01-05,2017-03-12"). Everything is generated from a
 seed: no download. `length_batches` feeds it to Keras in batches of similar length.
 
-The pictures: accuracy against input length, attention heatmaps. The timer: `milliseconds`.
+The pictures: accuracy against how many dates the input holds and, for single dates, against
+its length; attention heatmaps. The timer: `milliseconds`.
 
 The checks of exercises 5.2 to 5.5 live in `labhelpers.probes.attention` (probes) and
 `labhelpers.judges.attention` (judges); they are re-exported here so that the notebook calls `attention.check_...`.
@@ -229,35 +230,68 @@ def milliseconds(function, *args, repeats: int = 5) -> float:
 # ----------------------------------------------------------------------------- pictures
 
 LENGTH_EDGES = (0, 12, 20, 28, 36, 44, 100)
+SINGLE_DATE_EDGES = (0, 10, 15, 20, 30, 100)  # a single date is 6 to 45 characters long
+
+
+def date_counts(targets: list[str]) -> np.ndarray:
+    """How many dates each ISO target holds (they are joined by commas)."""
+    return np.array([target.count(",") + 1 for target in targets])
+
+
+def _accuracy_by_bucket(buckets, correct, labels):
+    """Labels, exact-match accuracy and example count of each non-empty bucket (bucket ids 0, 1, ...)."""
+    correct = np.asarray(correct, dtype=bool)
+    rows = [(label, float(correct[buckets == b].mean()), int((buckets == b).sum()))
+            for b, label in enumerate(labels) if (buckets == b).any()]
+    return tuple(map(list, zip(*rows))) if rows else ([], [], [])
 
 
 def accuracy_by_length(sources: list[str], correct, edges=LENGTH_EDGES):
     """Bucket labels, exact-match accuracy and example count per bucket of source length."""
-    lengths, correct = np.array([len(s) for s in sources]), np.asarray(correct, dtype=bool)
-    labels, accuracies, counts = [], [], []
-    for low, high in zip(edges[:-1], edges[1:]):
-        inside = (lengths >= low) & (lengths < high)
-        if inside.any():
-            labels.append(f"{low}-{high - 1}" if high < edges[-1] else f"{low}+")
-            accuracies.append(float(correct[inside].mean()))
-            counts.append(int(inside.sum()))
-    return labels, accuracies, counts
+    lengths = np.array([len(s) for s in sources])
+    labels = [f"{low}-{high - 1}" if high < edges[-1] else f"{low}+" for low, high in zip(edges[:-1], edges[1:])]
+    return _accuracy_by_bucket(np.searchsorted(edges, lengths, side="right") - 1, correct, labels)
 
 
-def plot_accuracy_by_length(sources: list[str], correct_by_model: dict, ax=None):
-    """One curve per model: exact-match accuracy (%) against source length (characters)."""
-    import matplotlib.pyplot as plt
+def accuracy_by_dates(targets: list[str], correct):
+    """Labels ("1 date", ...), exact-match accuracy and example count per number of dates held."""
+    labels = [f"{n} date{'s' if n > 1 else ''}" for n in range(1, MAX_DATES + 1)]
+    return _accuracy_by_bucket(date_counts(targets) - 1, correct, labels)
 
-    ax = ax or plt.subplots(figsize=(7, 4))[1]
-    for name, correct in correct_by_model.items():
-        labels, accuracies, counts = accuracy_by_length(sources, correct)
+
+def _plot_buckets(ax, buckets_by_model: dict, title: str, xlabel: str):
+    """One curve per model of (labels, accuracies, counts); the counts go under the labels."""
+    for name, (labels, accuracies, counts) in buckets_by_model.items():
         ax.plot(labels, [100 * a for a in accuracies], marker="o", label=name)
     ax.set_xticks(range(len(labels)), [f"{l}\n(n={n})" for l, n in zip(labels, counts)])
-    ax.set(title="Exact-match accuracy on the test set, by input length",
-           xlabel="input length (characters)", ylabel="exact match (%)", ylim=(0, 102))
+    ax.set(title=title, xlabel=xlabel, ylabel="exact match (%)", ylim=(0, 102))
     ax.grid(alpha=0.3)
     ax.legend()
     return ax
+
+
+def plot_accuracy_by_length(sources: list[str], correct_by_model: dict, ax=None, edges=LENGTH_EDGES,
+                            title="Exact-match accuracy on the test set, by input length"):
+    """One curve per model: exact-match accuracy (%) against source length (characters)."""
+    import matplotlib.pyplot as plt
+
+    buckets = {name: accuracy_by_length(sources, correct, edges) for name, correct in correct_by_model.items()}
+    return _plot_buckets(ax or plt.subplots(figsize=(7, 4))[1], buckets, title, "input length (characters)")
+
+
+def plot_accuracy_by_content(sources: list[str], targets: list[str], correct_by_model: dict):
+    """Two panels: exact match by how many dates the input holds, and for single dates by length."""
+    import matplotlib.pyplot as plt
+
+    fig, (by_dates, by_length) = plt.subplots(1, 2, figsize=(12, 4), sharey=True)
+    _plot_buckets(by_dates, {name: accuracy_by_dates(targets, correct) for name, correct in correct_by_model.items()},
+                  "Exact match by what the input holds", "dates in the input")
+    single = date_counts(targets) == 1
+    plot_accuracy_by_length([s for s, one in zip(sources, single) if one],
+                            {name: np.asarray(correct)[single] for name, correct in correct_by_model.items()},
+                            by_length, SINGLE_DATE_EDGES, "Inputs holding one date, by length")
+    fig.tight_layout()
+    return fig
 
 
 def plot_attention(weights, source: str, output: str, ax=None, title=None):
