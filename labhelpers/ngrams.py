@@ -1,13 +1,16 @@
 """A bag of n-grams with Naive Bayes weights, as a Keras model: the features of Wang & Manning's
-NBSVM (2012), trained as a logistic regression (no hinge loss, no interpolation, no regulariser).
+NBSVM (2012), trained as a logistic regression (NB-LR): no squared-hinge SVM, no interpolation, and
+no regulariser in the loss, where early stopping does the regulariser's work.
 
 Each text becomes the set of its word n-grams (unigrams and bigrams: "not", "bad", "not bad").
 Naive Bayes gives each n-gram a log-count ratio r: how much more often it appears in positive
 than in negative training texts (the learner computes r from `NgramSets.counts`, exercise 4.6,
 and hands it to `train_nbsvm`). The model is a logistic regression on those weighted features,
-p = sigmoid(a * sum_i w_i r_i + b) over the n-grams i of the text. Every w_i starts at the same
-value, so it starts as Naive Bayes up to a scale, and is then trained. Bigrams see two-word order
-("not bad" vs "bad, not"), nothing longer.
+p = sigmoid(W_hy * sum_i omega_i r_i + b_y) over the n-grams i of the text, with W_hy one number.
+Every omega_i starts at the same value, so it starts as Naive Bayes up to a scale, and is then
+trained; stopping early limits how far the omega_i move from it. The trained-weights-times-fixed-ratios
+embeddings are Jeremy Howard's NBSVM++ (fast.ai, `DotProdNB` in fastai 0.7); the trained scale
+W_hy is ours. Bigrams see two-word order ("not bad" vs "bad, not"), nothing longer.
 """
 
 from __future__ import annotations
@@ -60,8 +63,8 @@ def dataset(id_sets: list[np.ndarray], labels, batch_size: int, shuffle: bool = 
 
 
 def build_nbsvm(ratios: np.ndarray, initial_weight: float = 0.2):
-    """p = sigmoid(a * sum_i w_i r_i + b) over the text's n-grams i: r is fixed (one number per column of
-    `NgramSets.counts`; padding, id 0, gets r = 0), w starts equal for all, the scale a starts at 1."""
+    """p = sigmoid(W_hy * sum_i omega_i r_i + b_y) over the text's n-grams i: r is fixed (one number per column
+    of `NgramSets.counts`; padding, id 0, gets r = 0), omega starts equal for all, the scale W_hy at 1."""
     import keras
     from keras import layers, ops
 
@@ -117,7 +120,7 @@ def show_ratios(ngram_sets: NgramSets, ratios, chosen) -> None:
 
 
 def show_strongest(ngram_sets: NgramSets, model, count: int = 10) -> None:
-    """Print the n-grams that push hardest towards positive and towards negative (w_i * r_i)."""
+    """Print the n-grams that push hardest towards positive and towards negative (omega_i * r_i)."""
     from labhelpers.grading import format_table
 
     vocabulary = np.array(["(padding)", *ngram_sets.vocabulary])
@@ -127,4 +130,4 @@ def show_strongest(ngram_sets: NgramSets, model, count: int = 10) -> None:
     order = np.argsort(push)
     rows = [(vocabulary[p], f"{push[p]:+.2f}", vocabulary[n], f"{push[n]:+.2f}")
             for p, n in zip(order[::-1][:count], order[:count])]
-    print(format_table(("towards positive", "w r", "towards negative", "w r"), rows))
+    print(format_table(("towards positive", "ω r", "towards negative", "ω r"), rows))

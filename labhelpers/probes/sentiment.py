@@ -1,5 +1,8 @@
 """Lab 04's probes: they call the learner's code on the given inputs and return plain data."""
 
+import contextlib
+import os
+
 import numpy as np
 
 from labhelpers.grading import Lab, LearnerError, attempt, plain
@@ -73,6 +76,17 @@ def dataset(ids, labels, batch_size):
     return tf.data.Dataset.from_tensor_slices((ids, np.asarray(labels, "float32"))).batch(batch_size)
 
 
+@contextlib.contextmanager
+def unseen():
+    """What runs inside prints and displays nothing in the check's cell: the learner's progress bars
+    (a `TqdmCallback` per drawn task) and Keras' log stay out of the verdict; exceptions pass."""
+    from IPython.utils.capture import capture_output
+
+    with (open(os.devnull, "w") as sink, contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink),
+          capture_output(stdout=False, stderr=False)):
+        yield
+
+
 def train_with_early_stopping(train, inputs):
     """Per drawn task: history, the weights the model keeps, and what its compiled loss and metrics say."""
     cases = []
@@ -80,8 +94,9 @@ def train_with_early_stopping(train, inputs):
         model = task_model(case)
         train_data = dataset(case["train_ids"], case["train_labels"], case["batch_size"])
         val_data = dataset(case["val_ids"], case["val_labels"], case["batch_size"])
-        history = attempt(train, model, train_data, val_data, max_epochs=case["max_epochs"],
-                          patience=case["patience"], learning_rate=case["learning_rate"])
+        with unseen():
+            history = attempt(train, model, train_data, val_data, max_epochs=case["max_epochs"],
+                              patience=case["patience"], learning_rate=case["learning_rate"])
         record = {"history": plain(getattr(history, "history", history)),
                   "weights": plain(model.get_weights()),
                   "optimizer": type(getattr(model, "optimizer", None)).__name__,

@@ -1,5 +1,6 @@
-"""Lab 04's judge of 4.6: Naive Bayes log-count ratios r = log((p / |p|_1) / (q / |q|_1)), with
-p = alpha + sum of the binarised counts of the positive reviews and q the same for the negative ones.
+"""Lab 04's judge of 4.6: Naive Bayes log-count ratios r = log((ν⁺ / |ν⁺|_1) / (ν⁻ / |ν⁻|_1)), with
+ν⁺ = alpha + sum of the binarised counts of the positive reviews and ν⁻ the same for the negative ones
+(the notebook's nu+ and nu-; the code below calls them p and q).
 
 The reference is the NumPy formula on the drawn counts; each classic mistake is the same formula
 with one thing changed, so a wrong answer is named when it matches one of them.
@@ -14,8 +15,8 @@ from labhelpers.judges.sentiment.judges import close, described, max_diff, paire
 from labhelpers.grading import CheckFailed, found_as_array, matching_mistake
 
 RATIO_SIZES = [(14, 9, 0.5, "int32"), (19, 12, 1.0, "int64")]  # (reviews, n-grams, alpha, labels' dtype)
-_HINT = ("for each n-gram, p counts the positive reviews (label 1) that contain it, each review once, plus alpha; "
-         "q the same for the negative ones; divide each by its own sum, then take the natural log of the ratio.")
+_HINT = ("for each n-gram, ν⁺ counts the positive reviews (label 1) that contain it, each review once, plus alpha; "
+         "ν⁻ the same for the negative ones; divide each by its own sum, then take the natural log of the ratio.")
 
 
 def _log_ratio(p, q) -> np.ndarray:
@@ -33,21 +34,22 @@ def _reference_and_mistakes(counts, labels, alpha) -> tuple[np.ndarray, dict]:
     return r, {
         "the counts are not binarised: a review that uses an n-gram 3 times should count it once":
             _log_ratio(alpha + counts[positive].sum(axis=0), alpha + counts[negative].sum(axis=0)),
-        "the L1 normalisation is missing: log(p / q) instead of log((p / |p|_1) / (q / |q|_1))": np.log(p / q),
+        "the L1 normalisation is missing: log(ν⁺ / ν⁻) instead of log((ν⁺ / |ν⁺|_1) / (ν⁻ / |ν⁻|_1))":
+            np.log(p / q),
         "the sign is flipped (classes swapped, or the ratio upside down): r must be positive for n-grams "
         "more frequent in the positive reviews, label 1": -r,
         "log10 instead of the natural log": r / np.log(10),
         "log2 instead of the natural log": r / np.log(2),
-        "alpha added after normalising (p / |p|_1 + alpha): the smoothing goes on the counts":
+        "alpha added after normalising (ν⁺ / |ν⁺|_1 + alpha): the smoothing goes on the counts":
             np.log(in_positive / in_positive.sum() + alpha) - np.log(in_negative / in_negative.sum() + alpha),
-        "normalised by the number of positive and negative reviews instead of |p|_1 and |q|_1":
+        "normalised by the number of positive and negative reviews instead of |ν⁺|_1 and |ν⁻|_1":
             np.log(p / positive.sum()) - np.log(q / negative.sum()),
         "means over the reviews instead of sums": _log_ratio(alpha + in_positive / positive.sum(),
                                                              alpha + in_negative / negative.sum()),
-        "|p|_1 and |q|_1 taken without the alphas (the sums of the raw counts)":
+        "|ν⁺|_1 and |ν⁻|_1 taken without the alphas (the sums of the raw counts)":
             np.log(p / in_positive.sum()) - np.log(q / in_negative.sum()),
         "the alpha argument is ignored (alpha = 1 always)": _log_ratio(1 + in_positive, 1 + in_negative),
-        "q counts every review, not only the negative ones (label 0)": _log_ratio(p, alpha + present.sum(axis=0)),
+        "ν⁻ counts every review, not only the negative ones (label 0)": _log_ratio(p, alpha + present.sum(axis=0)),
     }
 
 
@@ -63,12 +65,13 @@ def _traced_ratios(counts, labels, alpha):
         rows_q = k.value("the negative reviews (label 0)", negative,
                          instead={"every review": every, "the positive reviews (label 1)": positive})
         a = k.scalar("alpha", alpha, low=0.0)
-        p = k.sum({"alpha in p": a, "the counts in p": k.reduce("the sum over the positive reviews", "sum",
-                                                                present[rows_p], 0)})
-        q = k.sum({"alpha in q": a, "the counts in q": k.reduce("the sum over the negative reviews", "sum",
-                                                                present[rows_q], 0)})
-        q = k.value("q", q, instead={"p": p})
-        normalised = [k.apply("the normalisation of p and q (each divided by its sum)", "normalise", v) for v in (p, q)]
+        p = k.sum({"alpha in ν⁺": a, "the counts in ν⁺": k.reduce("the sum over the positive reviews", "sum",
+                                                                  present[rows_p], 0)})
+        q = k.sum({"alpha in ν⁻": a, "the counts in ν⁻": k.reduce("the sum over the negative reviews", "sum",
+                                                                  present[rows_q], 0)})
+        q = k.value("ν⁻", q, instead={"ν⁺": p})
+        normalised = [k.apply("the normalisation of ν⁺ and ν⁻ (each divided by its sum)", "normalise", v)
+                      for v in (p, q)]
         logs = [k.apply("the natural log", "log", v) for v in normalised]
         return k.op("r, the difference of the two logs,", "difference", *logs)
 
@@ -113,8 +116,8 @@ def _judge_ratios(case, returned) -> None:
     shown = f"{np.round(expected, 4).tolist()}"
     r = found_as_array(returned, "r", f"a NumPy array of {size} numbers, one per n-gram", _HINT)
     if r.shape == (1, size):
-        raise CheckFailed("r is a 1 x V matrix, not a vector (summing a SciPy sparse matrix over axis 0 gives a "
-                          "1 x V np.matrix)", expected=f"shape ({size},)", found=f"shape {r.shape}",
+        raise CheckFailed(f"r is a 1 x {size} matrix, not a vector (summing a SciPy sparse matrix over axis 0 "
+                          "gives a 1 x |V| np.matrix)", expected=f"shape ({size},)", found=f"shape {r.shape}",
                           hint="`np.ravel(...)` or `np.asarray(...).ravel()` turns it into a vector.")
     if r.shape == (reviews,):
         raise CheckFailed("r has one number per review, not one per n-gram: the sums ran over the wrong axis",
@@ -127,7 +130,7 @@ def _judge_ratios(case, returned) -> None:
         unseen = np.flatnonzero(~np.isfinite(r)).tolist()
         raise CheckFailed(f"r is infinite or NaN at n-grams {unseen}, which one class never contains: no smoothing, "
                           "so log 0", expected=shown, found=f"{np.round(r, 4).tolist()}",
-                          hint=f"add alpha (here {alpha}) to both p and q before dividing by their sums.")
+                          hint=f"add alpha (here {alpha}) to both ν⁺ and ν⁻ before dividing by their sums.")
     if close(r, expected):
         return
     mistake = matching_mistake(r, mistakes, atol=1e-5) or _diagnosed(r, expected, counts, labels, alpha)
@@ -141,8 +144,8 @@ def log_count_ratios(inputs, data):
         if isinstance(returned, list) and len(returned) == 2 and np.ndim(returned[0]) >= 1:
             raise CheckFailed("log_count_ratios must return r alone", expected="one array, r",
                               found=f"two things ({described(returned[0])[:40]}, ...)",
-                              hint="end with `return` of the log-count ratios, not p and q.")
+                              hint="end with `return` of the log-count ratios, not ν⁺ and ν⁻.")
         _judge_ratios(case, returned)
     sizes = " and ".join(f"{c['counts'].shape[0]} x {c['counts'].shape[1]}" for c in inputs["cases"])
-    return ("r = log((p / |p|_1) / (q / |q|_1)) on binarised counts, smoothed by the given alpha, positive for "
-            f"n-grams of positive reviews, matches NumPy on 2 random sparse count matrices ({sizes})")
+    return ("r = log((ν⁺ / |ν⁺|_1) / (ν⁻ / |ν⁻|_1)) on binarised counts, smoothed by the given alpha, "
+            f"positive for n-grams of positive reviews, matches NumPy on 2 random sparse count matrices ({sizes})")
