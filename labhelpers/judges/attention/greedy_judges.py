@@ -26,7 +26,7 @@ def draw_greedy(rng):
 
     In the first case one row writes its end token (0) before another, and a row would write more after
     its end token: the end token's bias is shifted by END_SHIFTS in turn until it does, and the decoder
-    is drawn again if no shift does (about one draw in 14), so that every seed tells padding after the
+    is drawn again if no shift does (about one draw in 5), so that every seed tells padding after the
     end, and a loop that stops when the first row ends, from the right decoding. In the attending case
     the last row is padded after two ids and the decoder drawn until the source mask changes a choice."""
     normal = lambda scale, *shape: rng.normal(0, scale, shape).astype("float32")  # noqa: E731
@@ -59,7 +59,7 @@ def draw_greedy(rng):
         if _let_rows_end(cases[0]):
             return {"cases": cases}
         cases[0]["decoder"] = decoder(UNITS)
-    raise RuntimeError("no decoder drawn in 200 tries lets a row end early")  # about 14**-200: never
+    raise RuntimeError("no decoder drawn in 200 tries lets a row end early")  # about 5**-200: never
 
 
 def _mask_matters(case) -> bool:
@@ -70,15 +70,19 @@ def _mask_matters(case) -> bool:
 
 
 def _let_rows_end(case) -> bool:
-    """Shift the bias of the end token until one row ends before another and a row would go on writing
-    after its end; False (the bias as it was) if no shift of END_SHIFTS does."""
+    """Shift the bias of the end token until a row would write an id (not 0) right after its end token (which
+    padding must hide), and another row writes an id after the step where the first row to end wrote its 0
+    (which a loop stopping the whole batch there loses); False (the bias as it was) if no shift of END_SHIFTS
+    does."""
     bias = case["decoder"][-1].copy()
     for shift in END_SHIFTS:
         case["decoder"][-1] = bias + np.float32(shift) * (np.arange(TARGET_IDS) == 0)
         written = decode(DrawnTranslator(case), case["sources"], case["start_id"], case["max_length"], pad=False)
         ended = np.cumsum(written == 0, axis=1) > 0
         first = np.where(ended.any(axis=1), ended.argmax(axis=1), written.shape[1])  # where each row ends
-        if (ended & (written != 0)).any() and first.min() < first.max():
+        after = np.minimum(first + 1, written.shape[1] - 1)  # the step right after each row's end token
+        goes_on = (first + 1 < written.shape[1]) & (written[np.arange(len(written)), after] != 0)
+        if goes_on.any() and first.max() > first.min() + 1:
             return True
     case["decoder"][-1] = bias
     return False

@@ -2,7 +2,7 @@
 check draws, and the verdict on what its probe returned.
 
 The reference is Keras' own `keras.layers.Attention` (dot-product scores of the queries, scaled by
-1/sqrt(d), over the keys where the mask is True). The NumPy here computes only what the common
+1/sqrt(d_k), over the keys where the mask is True). The NumPy here computes only what the common
 wrong answers compute.
 """
 
@@ -201,7 +201,7 @@ def decoder_inputs(inputs, data):
 
 # ---------------------------------------------------------------- 5.4 scaled dot-product attention
 ATTENTION_SIZES = ((2, 5, 5, 8, 3), (3, 2, 7, 16, 5), (1, 4, 6, 4, 9))  # (batch, Tq, Tk, d, dv)
-ATTENTION_HINT = ("scores = Q K^T / sqrt(d) (a matrix product), padded keys set to -1e9 before a "
+ATTENTION_HINT = ("scores = Q K^T / sqrt(d_k) (a matrix product), padded keys set to -1e9 before a "
                   "softmax over the last axis (the keys).")
 
 
@@ -220,7 +220,7 @@ def draw_attention(rng):
 def keras_attention(queries, keys, values, mask, scale=None):
     """keras.layers.Attention: softmax(Q K^T / scale) V over the keys where mask is True, as tensors.
 
-    `scale` is sqrt(d) unless given; `mask=None` attends to every key.
+    `scale` is sqrt(d_k) unless given; `mask=None` attends to every key.
     """
     scale = np.sqrt(keys.shape[-1]) if scale is None else scale
     return keras.layers.Attention()([queries / np.float32(scale), values, keys],
@@ -246,9 +246,9 @@ def _weight_mistakes(queries, keys, mask) -> dict:
         "the softmax runs over the queries axis (axis 1); each query's weights must sum to 1 over the "
         "keys, the last axis": _softmax(masked, 1),
         "the weights are not normalised: exp(scores) is not divided by its sum over the keys": np.exp(masked),
-        "the scores are not scaled by 1/sqrt(d)": weights(scale=1.0),
-        "the scores are divided by d instead of sqrt(d)": weights(scale=depth),
-        "the scores are multiplied by sqrt(d) instead of divided by it": weights(scale=1 / np.sqrt(depth)),
+        "the scores are not scaled by 1/sqrt(d_k)": weights(scale=1.0),
+        "the scores are divided by d_k instead of sqrt(d_k)": weights(scale=depth),
+        "the scores are multiplied by sqrt(d_k) instead of divided by it": weights(scale=1 / np.sqrt(depth)),
         "the scores are scaled by the square root of the number of keys; d is the depth of the queries "
         "and keys": weights(scale=np.sqrt(key_steps)),
         "the mask is not applied: padded keys receive weight": weights(mask=None),
@@ -316,11 +316,11 @@ def check_weights(found, queries, keys, mask, where: str, hint: str) -> np.ndarr
     if mistake is None:
         scale = _softmax_scale(found, np.asarray(queries, "float64") @ np.swapaxes(keys, 1, 2), mask)
         if scale is not None:
-            mistake = (f"the weights are softmax(Q K^T / c) with c = {scale:.4g}; c must be sqrt(d) = "
+            mistake = (f"the weights are softmax(Q K^T / c) with c = {scale:.4g}; c must be sqrt(d_k) = "
                        f"{np.sqrt(depth):.4g}, d = {depth} being the depth of the queries and keys")
     padding = found[np.broadcast_to(~mask[:, None, :], found.shape)]
     raise CheckFailed(
-        f"{mistake} ({where})" if mistake else f"the attention weights differ from softmax(Q K^T / sqrt(d)) "
+        f"{mistake} ({where})" if mistake else f"the attention weights differ from softmax(Q K^T / sqrt(d_k)) "
         f"over the real keys ({where})",
         expected="weights that sum to 1 over the keys of each query, 0 on padded keys, scores scaled by "
         f"1/sqrt({depth})",
@@ -395,7 +395,7 @@ def attention(inputs, data):
         gradients = tape(keras_attention, constants(case, names), case["cotangents"])
         check_gradients(result["gradients"], gradients, names[:3], where)
         worst = max(worst, max_diff(context, references[0]), max_diff(weights, references[1]))
-    return (f"context and weights equal keras.layers.Attention's on queries scaled by 1/sqrt(d), for 3 "
+    return (f"context and weights equal keras.layers.Attention's on queries scaled by 1/sqrt(d_k), for 3 "
             f"sizes with padding (max |diff| {worst:.1e}); also compiled by tf.function, and the gradients "
             f"to queries, keys and values match")
 
