@@ -13,7 +13,10 @@ import os
 import sys
 from pathlib import Path
 
+from labhelpers import backends  # the standard library only, like this module
+
 ROOT = Path(__file__).resolve().parent.parent
+BACKEND_CHOICES = (*backends.BACKENDS, "all")
 
 
 def in_course_env(needs: tuple[str, ...], here: bool = False) -> int | None:
@@ -37,7 +40,7 @@ def in_course_env(needs: tuple[str, ...], here: bool = False) -> int | None:
 def cmd_setup(args) -> int:
     from labhelpers import install
 
-    return install.setup(ROOT, here=args.here, deps=not args.no_deps, quiet=not args.verbose)
+    return install.setup(ROOT, here=args.here, deps=not args.no_deps, quiet=not args.verbose, backend=args.backend)
 
 
 def cmd_lab(args) -> int:
@@ -47,7 +50,9 @@ def cmd_lab(args) -> int:
 
     venv = ROOT / ".venv"
     here = args.here or install.running_in(venv)
-    code = install.setup(ROOT, here=here, deps=not args.no_deps)
+    if args.backend and args.backend != "all":  # the kernels' Keras backend, and what setup installs
+        os.environ["KERAS_BACKEND"] = args.backend
+    code = install.setup(ROOT, here=here, deps=not args.no_deps, backend=args.backend)
     if code:
         return code
     python = sys.executable if here else install.venv_python(venv)
@@ -225,11 +230,15 @@ def main(argv=None) -> int:
     setup.add_argument("--here", action="store_true", help="install into this Python instead (conda, Binder)")
     setup.add_argument("--no-deps", action="store_true", help="the dependencies are installed already (conda)")
     setup.add_argument("--verbose", action="store_true", help="show pip's output")
+    setup.add_argument("--backend", choices=BACKEND_CHOICES,
+                       help="also install this Keras backend (default: KERAS_BACKEND's, else tensorflow)")
     setup.set_defaults(run=cmd_setup)
     lab = commands.add_parser("lab", help="setup, then JupyterLab on notebooks/ (prints its URL)")
     lab.add_argument("--port", type=int, default=8888, help="0 picks a free port")
     lab.add_argument("--here", action="store_true", help="use this Python instead of .venv")
     lab.add_argument("--no-deps", action="store_true", help=argparse.SUPPRESS)
+    lab.add_argument("--backend", choices=BACKEND_CHOICES,
+                     help="run the kernels on this Keras backend (installed if missing; default: KERAS_BACKEND's)")
     lab.set_defaults(run=cmd_lab)
     links = commands.add_parser("links", help="nbgitpuller links of every lab for a JupyterHub")
     links.add_argument("--hub", required=True, help="the hub's URL, e.g. https://hub.example.edu")

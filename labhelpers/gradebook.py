@@ -24,6 +24,10 @@ A notebook that is empty, not JSON, a symbolic link, loops forever or kills its 
 row, and the batch goes on. Each exercise earns its points (exercises.POINTS; a judge may give part of
 them, grading.credit_parts). The CLI also writes grades.jsonl and totals.csv (platforms/records.py);
 labhelpers/platforms/ holds the other adapters on this core (nbgrader, Gradescope, LMS, report, shards).
+
+A notebook runs on the Keras backend it records (labhelpers/backends.py: its metadata `seqlab.backend`,
+TensorFlow when none): the kernel gets KERAS_BACKEND, in the same sandbox; a backend that the course
+does not know, or that is not installed on the grading host, is refused in the row's status and note.
 """
 
 from __future__ import annotations
@@ -48,7 +52,7 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from labhelpers import grading, sandbox
+from labhelpers import backends, grading, sandbox
 from labhelpers.exercises import LABS, points_of
 from labhelpers.grading import FAILED, NOT_TRIED, PASSED
 from labhelpers.submissions import (EMPTY, INVALID, LINKED, NOT_A_FILE, TOO_LARGE, UNREADABLE, LabSpec, Refused,
@@ -58,10 +62,10 @@ from labhelpers.submissions import (EMPTY, INVALID, LINKED, NOT_A_FILE, TOO_LARG
 NOT_REACHED = "not reached"
 # Notebook statuses, one per row (EMPTY, INVALID, LINKED, NOT_A_FILE, TOO_LARGE and UNREADABLE: from reading it).
 GRADED, TIMEOUT, KERNEL_DIED, SETUP_ERROR = "graded", "timeout", "kernel died", "setup error"
-UNKNOWN_LAB, GRADER_ERROR = "unknown lab", "grader error"
+UNKNOWN_LAB, GRADER_ERROR, NO_BACKEND = "unknown lab", "grader error", "backend unavailable"
 __all__ = ["EMPTY", "INVALID", "LINKED", "NOT_A_FILE", "TOO_LARGE", "UNREADABLE", "GRADED", "TIMEOUT", "KERNEL_DIED",
-           "SETUP_ERROR", "UNKNOWN_LAB", "GRADER_ERROR", "NOT_REACHED", "Settings", "grade_folder", "write_csv",
-           "write_summaries", "escape", "unescape"]
+           "SETUP_ERROR", "UNKNOWN_LAB", "GRADER_ERROR", "NO_BACKEND", "NOT_REACHED", "Settings", "grade_folder",
+           "write_csv", "write_summaries", "escape", "unescape"]
 QUIET = logging.getLogger("labhelpers.gradebook.nbclient")  # timeouts and deaths are reported in the rows
 QUIET.setLevel(logging.CRITICAL)
 INTERRUPT_GRACE = 10  # seconds a timed-out cell gets to stop after its interrupt
@@ -149,8 +153,10 @@ class ProbeFolder:
 class Run:
     """One notebook in one kernel: its cells in order, its exercises probed and judged."""
 
-    def __init__(self, notebook, lab: LabSpec, student: str, settings: Settings, root: Path):
+    def __init__(self, notebook, lab: LabSpec, student: str, settings: Settings, root: Path,
+                 backend: str = backends.DEFAULT):
         self.notebook, self.lab, self.student, self.settings = notebook, lab, student, settings
+        self.backend = backend
         self.channel = root / "channel"  # sockets and probe data: a bounded tmpfs where the grader is root
         self.channel.mkdir(mode=0o700)
         self.bounded = settings.use_sandbox and sandbox.mount_bounded(self.channel, settings.limits.channel_bytes)
@@ -160,7 +166,7 @@ class Run:
 
     def kernel_manager(self, group=None):
         work = sandbox.WORK if self.settings.use_sandbox else str(self.channel)
-        extra = {"LAB_QUICK": "1", "SEQLAB_PROGRESS": f"{work}/progress.json",
+        extra = {"LAB_QUICK": "1", "SEQLAB_PROGRESS": f"{work}/progress.json", backends.ENV: self.backend,
                  grading.PROBE_DIR_ENV: str(self.probes.path)}
         if self.settings.pythonpath:
             extra["PYTHONPATH"] = os.pathsep.join(self.settings.pythonpath)
@@ -394,11 +400,19 @@ def _grade_into(row: Row, path: Path, labs: list[LabSpec], settings: Settings) -
         row.status = UNKNOWN_LAB
         return
     row.lab = lab.name
+    backend, refusal = submission_backend(submission)
+    if refusal:
+        row.status = NO_BACKEND
+        row.notes.append(refusal)
+        row.results = {e.label: Result(NOT_REACHED, "the notebook was not run (see the notes)") for e in lab.exercises}
+        return
+    row.notes += [f"ran on Keras' {backend} backend"] if backend != backends.DEFAULT else []
     assembled = assemble(submission, lab)
     row.notes += assembled.notes
     root = Path(tempfile.mkdtemp(prefix="seqlab-grade-"))
     try:
-        execution = asyncio.run(Run(assembled.notebook, assembled.lab, row.student, settings, root).execute())
+        execution = asyncio.run(Run(assembled.notebook, assembled.lab, row.student, settings, root,
+                                    backend).execute())
     finally:
         shutil.rmtree(root, ignore_errors=True)
     for exercise in assembled.lab.exercises:  # the indices of the notebook that ran
@@ -406,6 +420,18 @@ def _grade_into(row: Row, path: Path, labs: list[LabSpec], settings: Settings) -
     setup_error = _setup_error(assembled.lab, execution)
     row.status = execution.status if execution.status != GRADED else (SETUP_ERROR if setup_error else GRADED)
     row.notes += [d for d in (execution.detail, setup_error) if d]
+
+
+def submission_backend(submission) -> tuple[str, str | None]:
+    """(the Keras backend a submission records, why it cannot run here or None)."""
+    backend = backends.of_notebook(submission)
+    if backend not in backends.BACKENDS:
+        return backend, (f"the notebook asks for Keras backend {printable(grading.shorten(repr(backend), 60))} "
+                         f"(its metadata seqlab.backend); the course runs on {', '.join(backends.BACKENDS)}")
+    if not backends.installed(backend):
+        return backend, (f"the notebook runs on Keras' {backend} backend, which is not installed where it is graded: "
+                         f"run `python -m labhelpers setup --backend {backend}` there, then grade it again")
+    return backend, None
 
 
 # ---------------------------------------------------------------- the batch and its reports

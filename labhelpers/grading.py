@@ -53,7 +53,7 @@ from typing import Callable
 
 import numpy as np
 
-from labhelpers import delegation
+from labhelpers import backends, delegation
 from labhelpers import exercises as registry
 
 LABS: dict[str, "Lab"] = {}
@@ -164,7 +164,7 @@ def plain(value, depth: int = 0):
         return [plain(v, depth + 1) for v in value]
     if isinstance(value, np.ndarray) or hasattr(value, "numpy") or hasattr(value, "__array__"):
         try:
-            array = np.asarray(value.numpy() if hasattr(value, "numpy") else value)
+            array = backends.to_numpy(value)
         except Exception:  # a learner's object that claims to be an array and is not
             array = None
         if array is not None and array.dtype != object:
@@ -316,7 +316,14 @@ def error_record(error: BaseException) -> dict:
         place = "your cell" if in_cell else os.path.basename(frame.filename)
         where = f"in `{frame.name}` at line {frame.lineno} of {place}"
     return {"type": type(error).__name__, "message": shorten(error, 400), "where": where,
-            "stub": isinstance(error, NotImplementedError)}
+            "stub": isinstance(error, NotImplementedError) and _raised_by_learner(error)}
+
+
+def _raised_by_learner(error: BaseException) -> bool:
+    """Whether the learner's code raised it (a stub, also inside tf.function), not a library: JAX and
+    TensorFlow raise NotImplementedError too, for an operation a backend cannot do."""
+    frames = traceback.extract_tb(error.__traceback__)
+    return not frames or "__autograph_generated" in frames[-1].filename or _is_learner_frame(frames[-1].filename)
 
 
 def describe_error(record: dict, hints: dict[str, str] | None = None) -> CheckFailed:

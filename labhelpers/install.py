@@ -14,6 +14,9 @@ module is the one place that knows how (tools/install-mitdeeplearning.sh calls i
   course never uses): it is installed with --no-deps;
 - `import mitdeeplearning` imports cv2, h5py, torch, openai and datasets: labhelpers/mitdl.py loads
   the files it needs without running the package's __init__.
+
+JAX and PyTorch, the optional Keras backends, are installed the same way, apart from pyproject.toml:
+`setup --backend jax|torch|all` (labhelpers/backends.py holds their pins and says why they are exact).
 """
 
 from __future__ import annotations
@@ -28,6 +31,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+from labhelpers import backends
 
 ROOT = Path(__file__).resolve().parent.parent
 DISTRIBUTION = "seqlab"
@@ -186,9 +191,9 @@ def running_in(venv: Path) -> bool:
 
 
 def fingerprint(root: Path = ROOT) -> str:
-    """What an install depends on: pyproject.toml and this module."""
+    """What an install depends on: pyproject.toml, this module and the backends' pins."""
     digest = hashlib.sha256()
-    for path in (root / "pyproject.toml", Path(__file__)):
+    for path in (root / "pyproject.toml", Path(__file__), Path(backends.__file__)):
         digest.update(path.read_bytes())
     return digest.hexdigest()
 
@@ -207,37 +212,64 @@ def create_venv(venv: Path) -> None:
     venv_module.EnvBuilder(with_pip=True).create(venv)
 
 
-def setup_here(root: Path = ROOT, deps: bool = True, quiet: bool = True) -> bool:
-    """Install the course (editable) and mitdeeplearning into the running Python; False if nothing to do."""
+def setup_here(root: Path = ROOT, deps: bool = True, quiet: bool = True,
+               backend_names: tuple[str, ...] = ()) -> bool:
+    """Install the course (editable), mitdeeplearning and the packages of `backend_names` that are
+    missing into the running Python; False if nothing was to do."""
     stamp = Path(sys.prefix) / STAMP
     wanted = fingerprint(root)
     try:
         current = stamp.read_text().strip() == wanted
     except OSError:
         current = False
-    if current and has_module(sys.executable, "mitdeeplearning") and installed_version(DISTRIBUTION):
+    course = not (current and has_module(sys.executable, "mitdeeplearning") and installed_version(DISTRIBUTION))
+    if course:
+        print(f"installing seqlab and its dependencies into {sys.prefix} ...", flush=True)
+        flags = (["--quiet"] if quiet else []) + ([] if deps else ["--no-deps"])
+        pip(sys.executable, "install", *flags, "-e", str(root))
+        install_mitdeeplearning(sys.executable, quiet)
+        try:
+            stamp.write_text(wanted + "\n")
+        except OSError:  # a read-only environment: it only means the next setup checks again
+            pass
+    else:
         stamp.touch()
-        return False
-    print(f"installing seqlab and its dependencies into {sys.prefix} ...", flush=True)
-    flags = (["--quiet"] if quiet else []) + ([] if deps else ["--no-deps"])
-    pip(sys.executable, "install", *flags, "-e", str(root))
-    install_mitdeeplearning(sys.executable, quiet)
-    try:
-        stamp.write_text(wanted + "\n")
-    except OSError:  # a read-only environment: it only means the next setup checks again
-        pass
-    return True
+    missing = [name for name in backend_names if backends.EXTRAS[name] and not backends.installed(name)]
+    if missing:
+        install_backends(missing, quiet)
+    return course or bool(missing)
 
 
-def setup(root: Path = ROOT, here: bool = False, deps: bool = True, quiet: bool = True) -> int:
-    """`python -m labhelpers setup`: the course installed in root/.venv (or, with here=True, this Python)."""
+def install_backends(names: list[str], quiet: bool = True) -> None:
+    """pip install the pinned packages of these Keras backends, keeping the installed KEPT packages
+    (TensorFlow, Keras, NumPy, ...) as they are."""
+    print(f"installing Keras' {' and '.join(names)} backend{'s' if len(names) > 1 else ''} "
+          f"({', '.join(r for n in names for r in backends.EXTRAS[n])}) ...", flush=True)
+    kept = {name: version for name in KEPT if (version := installed_version(name))}
+    with tempfile.TemporaryDirectory(prefix="seqlab-pip-") as folder:
+        pins = Path(folder) / "kept.txt"
+        pins.write_text("".join(f"{name}=={version}\n" for name, version in sorted(kept.items())))
+        pip(sys.executable, "install", *(["--quiet"] if quiet else []), "-c", str(pins),
+            *(r for name in names for r in backends.EXTRAS[name]))
+
+
+def setup(root: Path = ROOT, here: bool = False, deps: bool = True, quiet: bool = True,
+          backend: str | None = None) -> int:
+    """`python -m labhelpers setup [--backend B]`: the course installed in root/.venv (or, with here=True,
+    this Python), with Keras' backend B (jax, torch or all; default: KERAS_BACKEND's, else TensorFlow)."""
     if not (root / "pyproject.toml").is_file():
         print(f"setup installs a copy of the course: no pyproject.toml in {root}", file=sys.stderr)
         return 2
+    try:
+        names = backends.choose(backend)
+    except ValueError as problem:
+        print(problem, file=sys.stderr)
+        return 2
     venv = root / ".venv"
     if here or running_in(venv):
-        changed = setup_here(root, deps, quiet)
-        print(f"seqlab is installed in {sys.prefix}" + ("" if changed else " (nothing to do)"))
+        changed = setup_here(root, deps, quiet, names)
+        print(f"seqlab is installed in {sys.prefix} with Keras' {', '.join(names)} backend"
+              + ("s" if len(names) > 1 else "") + ("" if changed else " (nothing to do)"))
         return 0
     problem = supported_python()
     if problem:
@@ -245,8 +277,8 @@ def setup(root: Path = ROOT, here: bool = False, deps: bool = True, quiet: bool 
         return 2
     if not venv_python(venv).exists():
         create_venv(venv)
-    return subprocess.call([str(venv_python(venv)), "-m", "labhelpers", "setup", *([] if quiet else ["--verbose"])],
-                           cwd=root)
+    return subprocess.call([str(venv_python(venv)), "-m", "labhelpers", "setup", *([] if quiet else ["--verbose"]),
+                            *(["--backend", backend] if backend else [])], cwd=root)
 
 
 def lab_command(python: str | os.PathLike, root: Path, port: int) -> list[str]:

@@ -54,6 +54,87 @@ def test_setup_here_installs_once_then_only_checks(tmp_path, monkeypatch):
     assert calls[-2] == ("install", "--quiet", "--no-deps", "-e", str(course))
 
 
+def fake_installed_course(tmp_path, monkeypatch, calls: list, backends_here: set) -> Path:
+    """A course whose install is current in a fake environment; pip records its calls and the constraints."""
+    course = tmp_path / "course"
+    course.mkdir()
+    (course / "pyproject.toml").write_text("[project]\nname = 'seqlab'\n")
+    monkeypatch.setattr(sys, "prefix", str(tmp_path / "env"))
+    (tmp_path / "env").mkdir()
+    (tmp_path / "env" / install.STAMP).write_text(install.fingerprint(course) + "\n")
+    monkeypatch.setattr(install, "has_module", lambda python, module: True)
+    monkeypatch.setattr(install, "installed_version", {"tensorflow": "2.21.0", "seqlab": "0.1.0"}.get)
+    monkeypatch.setattr(install.backends, "installed", lambda name: name in backends_here)
+
+    def pip(python, *args, **kw):
+        constraints = Path(args[args.index("-c") + 1]).read_text() if "-c" in args else ""
+        calls.append((args, constraints))
+        backends_here.update(name for name, pins in install.backends.EXTRAS.items() if set(pins) & set(args))
+
+    monkeypatch.setattr(install, "pip", pip)
+    return course
+
+
+def test_setup_here_adds_a_missing_backend_once_keeping_tensorflow(tmp_path, monkeypatch):
+    calls, here = [], {"tensorflow"}
+    course = fake_installed_course(tmp_path, monkeypatch, calls, here)
+    assert install.setup_here(course, backend_names=("tensorflow",)) is False and calls == []
+    assert install.setup_here(course, backend_names=("torch",)) is True
+    assert calls == [(("install", "--quiet", "-c", calls[0][0][3], "torch==2.13.0"), "tensorflow==2.21.0\n")]
+    assert install.setup_here(course, backend_names=install.backends.BACKENDS) is True  # jax only: torch is there
+    assert calls[1][0][4:] == install.backends.EXTRAS["jax"]
+    assert install.setup_here(course, backend_names=install.backends.BACKENDS) is False and len(calls) == 2
+
+
+def test_setup_takes_keras_backend_and_refuses_one_the_course_has_not(tmp_path, monkeypatch, capsys):
+    calls = []
+    course = fake_installed_course(tmp_path, monkeypatch, calls, {"tensorflow"})
+    monkeypatch.setenv("KERAS_BACKEND", "jax")
+    assert install.setup(course, here=True) == 0 and calls[0][0][-2:] == ("jax==0.10.2", "jaxlib==0.10.2")
+    assert "with Keras' jax backend" in capsys.readouterr().out
+    monkeypatch.setenv("KERAS_BACKEND", "numpy")
+    assert install.setup(course, here=True) == 2 and len(calls) == 1
+    assert "not on 'numpy' (from KERAS_BACKEND)" in capsys.readouterr().err
+
+
+def test_setup_hands_the_backend_to_the_course_venv(tmp_path, monkeypatch):
+    (tmp_path / "pyproject.toml").touch()
+    python = install.venv_python(tmp_path / ".venv")
+    python.parent.mkdir(parents=True)
+    python.touch()
+    commands = []
+    monkeypatch.setattr(install.subprocess, "call", lambda command, cwd: commands.append(command) or 0)
+    assert install.setup(tmp_path, backend="all") == 0
+    assert commands == [[str(python), "-m", "labhelpers", "setup", "--backend", "all"]]
+
+
+def make_prints(tmp_path, target: str, *variables: str, env=None) -> str:
+    """What `make TARGET VARIABLES` runs (-n), or a recipe of our own (`show-backend`) prints."""
+    extra = tmp_path / "show.mk"
+    extra.write_text("show-backend:\n\t@echo KERAS_BACKEND=$$KERAS_BACKEND BACKEND=$(BACKEND)\n")
+    environment = {k: v for k, v in os.environ.items() if k != "KERAS_BACKEND"} | (env or {})
+    flags = [] if target == "show-backend" else ["-n"]
+    done = subprocess.run(["make", *flags, "-f", "Makefile", "-f", str(extra), target, *variables], cwd=ROOT,
+                          env=environment, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def test_make_backend_installs_and_exports_it(tmp_path):
+    """`make lab BACKEND=torch`: setup --backend torch, and JupyterLab's kernels get KERAS_BACKEND=torch."""
+    assert "labhelpers setup --backend torch" in make_prints(tmp_path, "setup", "BACKEND=torch")
+    assert "labhelpers setup --backend jax" in make_prints(tmp_path, "lab", "BACKEND=jax")
+    assert "KERAS_BACKEND=torch BACKEND=torch" in make_prints(tmp_path, "show-backend", "BACKEND=torch")
+    assert "KERAS_BACKEND=jax BACKEND=jax" in make_prints(tmp_path, "show-backend", env={"KERAS_BACKEND": "jax"})
+    assert "KERAS_BACKEND= BACKEND=all" in make_prints(tmp_path, "show-backend", "BACKEND=all")
+
+
+def test_make_without_backend_installs_what_it_did_and_ci_installs_all_three(tmp_path):
+    assert "--backend" not in make_prints(tmp_path, "setup") + make_prints(tmp_path, "lab")
+    assert "--backend" not in make_prints(tmp_path, "setup", env={"KERAS_BACKEND": "tensorflow"})
+    assert "labhelpers setup --backend all" in make_prints(tmp_path, "test")
+
+
 def test_status_from_a_python_without_numpy_runs_in_the_course_venv(tmp_path):
     """`python -m labhelpers status` with a bare Python (no numpy) hands over to .venv's."""
     bare = tmp_path / "bare"
