@@ -89,17 +89,19 @@ def _let_rows_end(case) -> bool:
 
 
 def decode(model, sources, start_id, max_length, first_state="handed", feed="argmax", carry=True,
-           pad=True, keep_start=False, masked=True):
-    """Greedy decoding with the drawn model, or one of the classic mistakes (the keyword arguments)."""
+           pad=True, keep_start=False, masked=True, first_id=None):
+    """Greedy decoding with the drawn model, or one of the classic mistakes (the keyword arguments):
+    `carry` True, False (each step starts from the first state) or "h" (c stays the first state's)."""
     encoder_states, (h, c), source_mask = model.encoder(sources)
     source_mask = source_mask if masked else None
     zeros = np.zeros_like(h)
     initial = {"handed": [h, c], "zeros": [zeros, zeros], "h only": [h, zeros], "swapped": [c, h]}[first_state]
-    state, next_ids, written = initial, np.full((len(sources), 1), start_id, "int32"), []
+    first = start_id if first_id is None else first_id
+    state, next_ids, written = initial, np.full((len(sources), 1), first, "int32"), []
     for _ in range(max_length):
         logits, new_state, _ = model.decoder(next_ids if feed == "argmax" else np.full_like(next_ids, start_id),
                                              state if carry else initial, encoder_states, source_mask)
-        state = new_state if carry else initial
+        state = {True: new_state, False: initial, "h": [new_state[0], initial[1]]}[carry]
         next_ids = np.argmax(np.asarray(logits), axis=-1).astype("int32")
         written.append(next_ids)
     ids = np.concatenate(written, axis=1)
@@ -125,10 +127,24 @@ MISTAKES = {
     "over, and the rest of the row must be padding": {"pad": False},
     "off by one: the start token is included in the output (and the last id is dropped); the output holds "
     "only the ids the decoder wrote": {"keep_start": True},
+    "only h is carried from step to step: the decoder's cell state c is not carried, it stays the encoder's "
+    "final c": {"carry": "h"},
+    "the source mask is not passed to the decoder (mask=None): its attention also reads the padded source "
+    "positions": {"masked": False},
 }
+FIRST_INPUT = ("the first input is id {} in place of start_id: the decoder's first input must be the start token "
+               "passed in, not a fixed id")
+
+
+def _variants() -> dict:
+    """The classic mistakes, and a first input fixed to each id (a start id written into the loop)."""
+    return {**MISTAKES, **{FIRST_INPUT.format(k): {"first_id": k} for k in range(TARGET_IDS)}}
 
 
 def _shape_problem(found, batch, max_length, vocabulary) -> str:
+    if found.ndim == 2 and found.shape == (max_length, batch):
+        return ("the axes are swapped: the ids are stacked step by step, (max_length, batch); concatenate the "
+                "steps along axis 1, so that each row is one translation")
     if found.ndim == 2 and found.shape == (batch, max_length - 1):
         return ("off by one: one id too few per row (the last id is dropped, or the loop runs max_length - 1 "
                 "steps)")
@@ -192,12 +208,14 @@ def _unfed_step(model, case, found):
 
 def _mistake(runs, number) -> str | None:
     """The first classic mistake that gives the learner's ids in run `number`, and in the others too."""
+    variants = _variants()
+
     def same(mistake, run):
         model, case, _, found = run
         return np.array_equal(found, decode(model, case["sources"], case["start_id"], case["max_length"],
-                                            **MISTAKES[mistake]))
+                                            **variants[mistake]))
 
-    candidates = [mistake for mistake in MISTAKES if same(mistake, runs[number])]
+    candidates = [mistake for mistake in variants if same(mistake, runs[number])]
     for other, run in enumerate(runs):
         if len(candidates) > 1 and other != number:
             candidates = [mistake for mistake in candidates if same(mistake, run)] or candidates[:1]

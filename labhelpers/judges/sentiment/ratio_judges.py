@@ -88,6 +88,22 @@ def _diagnosed(r, expected, counts, labels, alpha) -> str:
     return diagnosed.text
 
 
+def _one_class_slip(r, counts, labels, alpha) -> str | None:
+    """A slip in ν⁻ alone: its raw counts summed, or its alpha left out (r then matches wherever ν⁻ has no
+    zero, whatever was done there to avoid log 0). Kept out of the draw's mistakes, so draws stay as they were."""
+    present = (counts > 0).astype("float64")
+    in_positive, in_negative = present[labels == 1].sum(axis=0), present[labels == 0].sum(axis=0)
+    raw_negative = alpha + counts[labels == 0].sum(axis=0)
+    if np.allclose(r, _log_ratio(alpha + in_positive, raw_negative), atol=1e-5, rtol=1e-3):
+        return "ν⁻ is summed from the raw counts while ν⁺ is binarised: each review counts an n-gram once in both"
+    seen = in_negative > 0
+    if seen.sum() > 1 and not seen.all():
+        unsmoothed = _log_ratio(alpha + in_positive, in_negative)
+        if np.allclose(r[seen], unsmoothed[seen], atol=1e-2, rtol=1e-2):
+            return "alpha in ν⁻ is missing: alpha is added to ν⁺ only, and both need it"
+    return None
+
+
 def draw_log_count_ratios(rng):
     """Count matrices with counts above 1, n-grams seen in one class only and one never seen, more negative
     than positive reviews, at 2 sizes and 2 alphas; redrawn until every mistake gives another r."""
@@ -133,7 +149,8 @@ def _judge_ratios(case, returned) -> None:
                           hint=f"add alpha (here {alpha}) to both ν⁺ and ν⁻ before dividing by their sums.")
     if close(r, expected):
         return
-    mistake = matching_mistake(r, mistakes, atol=1e-5) or _diagnosed(r, expected, counts, labels, alpha)
+    mistake = (matching_mistake(r, mistakes, atol=1e-5) or _one_class_slip(r, counts, labels, alpha)
+               or _diagnosed(r, expected, counts, labels, alpha))
     raise CheckFailed(f"r is wrong for {reviews} reviews, {size} n-grams and alpha = {alpha}",
                       expected=shown, found=f"{np.round(r, 4).tolist()}" + (f": {mistake}" if mistake else ""),
                       hint=_HINT)
