@@ -155,3 +155,22 @@ def test_tokenize_and_corpus():
 
 def test_no_answer_key_in_the_learner_module():
     assert not [name for name in dir(rnn) if name.startswith("reference")]
+
+
+def test_an_orthogonal_w_hh_keeps_lengths_while_the_sensitivity_to_x_1_falls():
+    """Lab 01 §1.6.4's lesson with the solution's initialisers (orthogonal W_hh, zero bias), asserted here
+    rather than in the notebook, where a learner's own right cell may be initialised otherwise."""
+    import keras
+    import tensorflow as tf
+
+    probe = keras.layers.RNN(RightRNNCell(16, 16, init="orthogonal", bias_init="zeros"), return_state=True)
+    sensitivities = []
+    for steps in (2, 60):
+        x = tf.Variable(tf.random.stateless_normal((1, steps, 8), seed=(0, 1)))
+        with tf.GradientTape() as tape:
+            _, h_last = probe(x)
+        sensitivities.append(float(tf.norm(tape.jacobian(h_last, x)[0, :, 0, 0, :])))
+    v = np.random.default_rng(0).normal(size=16)
+    powered = np.linalg.matrix_power(probe.cell.W_hh.numpy(), 60) @ v
+    assert np.isclose(np.linalg.norm(powered), np.linalg.norm(v), rtol=1e-3)
+    assert sensitivities[1] < 0.1 * sensitivities[0], sensitivities
