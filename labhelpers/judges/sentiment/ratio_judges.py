@@ -24,11 +24,16 @@ def _log_ratio(p, q) -> np.ndarray:
         return np.log(p / p.sum()) - np.log(q / q.sum())
 
 
+def _binarised_sums(counts, labels) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(which reviews contain each n-gram, as 0/1; how many positive reviews do; how many negative)."""
+    present = (counts > 0).astype("float64")
+    return present, present[labels == 1].sum(axis=0), present[labels == 0].sum(axis=0)
+
+
 def _reference_and_mistakes(counts, labels, alpha) -> tuple[np.ndarray, dict]:
     """r by the formula, and what each classic mistake computes instead."""
-    present = (counts > 0).astype("float64")
     positive, negative = labels == 1, labels == 0
-    in_positive, in_negative = present[positive].sum(axis=0), present[negative].sum(axis=0)
+    present, in_positive, in_negative = _binarised_sums(counts, labels)
     p, q = alpha + in_positive, alpha + in_negative
     r = _log_ratio(p, q)
     return r, {
@@ -91,8 +96,7 @@ def _diagnosed(r, expected, counts, labels, alpha) -> str:
 def _one_class_slip(r, counts, labels, alpha) -> str | None:
     """A slip in ν⁻ alone: its raw counts summed, or its alpha left out (r then matches wherever ν⁻ has no
     zero, whatever was done there to avoid log 0). Kept out of the draw's mistakes, so draws stay as they were."""
-    present = (counts > 0).astype("float64")
-    in_positive, in_negative = present[labels == 1].sum(axis=0), present[labels == 0].sum(axis=0)
+    _, in_positive, in_negative = _binarised_sums(counts, labels)
     raw_negative = alpha + counts[labels == 0].sum(axis=0)
     if np.allclose(r, _log_ratio(alpha + in_positive, raw_negative), atol=1e-5, rtol=1e-3):
         return "ν⁻ is summed from the raw counts while ν⁺ is binarised: each review counts an n-gram once in both"
