@@ -109,3 +109,7 @@ class _QuietTensorFlowStart(importlib.abc.MetaPathFinder):
 
 if "tensorflow" not in sys.modules and not any(isinstance(f, _QuietTensorFlowStart) for f in sys.meta_path):
     sys.meta_path.insert(0, _QuietTensorFlowStart())
+
+from labhelpers import backends as _backends  # noqa: E402  (standard library only)
+
+_backends.register_cell_magic()  # %%backend, for the backend cells of the solution notebooks

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import re
 import sys
 
 BACKENDS = ("tensorflow", "jax", "torch")
@@ -121,3 +122,58 @@ def mark(notebook, backend: str) -> None:
     if backend not in BACKENDS:
         raise ValueError(f"not a course backend: {backend!r}")
     notebook.metadata.setdefault(METADATA, {})["backend"] = backend
+
+
+# ---------------------------------------------------------------- backend cells
+# A solution notebook is one source for the three backends. A cell whose code must differ by backend
+# (a gradient, a compiled step) is a backend cell: its first line names the backends it is written for,
+# `%%backend jax` (code; several names allowed) or `<!-- backend: jax -->` (markdown). Run top to bottom,
+# the solution runs each backend cell only on its own backends (the `%%backend` cell magic, registered
+# when labhelpers is imported in IPython); `release` writes each backend's student notebooks with only
+# its own backend cells, without their first line.
+CELL_MAGIC = "backend"
+_CODE_MARKER = "%%" + CELL_MAGIC
+_MARKDOWN_MARKER = re.compile(r"^<!--\s*backend:\s*([\w ]+?)\s*-->\s*$")
+
+
+def cell_backends(cell) -> tuple[str, ...] | None:
+    """The backends a backend cell is written for, or None for a cell of every backend.
+    Raises ValueError for a marker naming no backend or one the course does not have."""
+    first = cell.get("source", "").split("\n", 1)[0].strip()
+    if cell.get("cell_type") == "code" and (first == _CODE_MARKER or first.startswith(_CODE_MARKER + " ")):
+        names = tuple(first[len(_CODE_MARKER):].split())
+    elif cell.get("cell_type") == "markdown" and _MARKDOWN_MARKER.match(first):
+        names = tuple(_MARKDOWN_MARKER.match(first).group(1).split())
+    else:
+        return None
+    unknown = [n for n in names if n not in BACKENDS]
+    if not names or unknown:
+        raise ValueError(f"a backend cell names {', '.join(unknown) or 'no backend'}; "
+                         f"the course's backends are {', '.join(BACKENDS)}: {first!r}")
+    return names
+
+
+def without_marker(source: str) -> str:
+    """A backend cell's source without its first line (the marker)."""
+    return source.split("\n", 1)[1] if "\n" in source else ""
+
+
+def _backend_cell(line: str, cell: str):
+    """%%backend NAME...: run the cell only where Keras runs on one of NAME...; elsewhere say so."""
+    from IPython import get_ipython
+
+    names = cell_backends({"cell_type": "code", "source": f"{_CODE_MARKER} {line}"})
+    running = name()
+    if running not in names:
+        print(f"(a {' / '.join(TITLES[n] for n in names)} cell: Keras runs on {TITLES.get(running, running)} here, "
+              "so it is skipped)")
+        return
+    get_ipython().run_cell(cell, store_history=False).raise_error()
+
+
+def register_cell_magic() -> None:
+    """Make %%backend available in the running IPython kernel (nothing outside IPython)."""
+    shell = sys.modules.get("IPython")
+    shell = shell.get_ipython() if shell is not None else None
+    if shell is not None:
+        shell.register_magic_function(_backend_cell, magic_kind="cell", magic_name=CELL_MAGIC)

@@ -26,8 +26,10 @@ them, grading.credit_parts). The CLI also writes grades.jsonl and totals.csv (pl
 labhelpers/platforms/ holds the other adapters on this core (nbgrader, Gradescope, LMS, report, shards).
 
 A notebook runs on the Keras backend it records (labhelpers/backends.py: its metadata `seqlab.backend`,
-TensorFlow when none): the kernel gets KERAS_BACKEND, in the same sandbox; a backend that the course
-does not know, or that is not installed on the grading host, is refused in the row's status and note.
+TensorFlow when none): the kernel gets KERAS_BACKEND, in the same sandbox, and the instructor's cells
+(checks and all) are those of that backend's student notebook (submissions.LabSpec.for_backend). A
+backend that the course does not know, that the lab is not written for, or that is not installed on
+the grading host, is refused in the row's status and note.
 """
 
 from __future__ import annotations
@@ -404,6 +406,13 @@ def _grade_into(row: Row, path: Path, labs: list[LabSpec], settings: Settings) -
     if refusal:
         row.status = NO_BACKEND
         row.notes.append(refusal)
+        row.results = {e.label: Result(NOT_REACHED, "the notebook was not run (see the notes)") for e in lab.exercises}
+        return
+    try:
+        lab = lab.for_backend(backend)
+    except ValueError as error:
+        row.status = NO_BACKEND
+        row.notes.append(f"the notebook records Keras' {backend} backend (its metadata seqlab.backend): {error}")
         row.results = {e.label: Result(NOT_REACHED, "the notebook was not run (see the notes)") for e in lab.exercises}
         return
     row.notes += [f"ran on Keras' {backend} backend"] if backend != backends.DEFAULT else []

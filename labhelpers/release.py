@@ -4,6 +4,10 @@ In a solution notebook, the code between `### BEGIN SOLUTION` and `### END SOLUT
 (nbgrader's markers) is the answer to the exercise named by the closest markdown heading
 above it that starts with "Exercise" (e.g. `### Exercise 1.3: MyRNNCell`). The student
 notebook gets a stub that raises NotImplementedError naming that exercise.
+
+One solution serves every backend the lab is written for (its metadata `seqlab.backends`, TensorFlow
+alone when it names none): backend cells (labhelpers/backends.py) are kept only in their own backends'
+student notebooks, which go to notebooks/ for TensorFlow and notebooks/<backend>/ for the others.
 """
 
 from __future__ import annotations
@@ -16,6 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
+
+from labhelpers import backends
 
 BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
 EXERCISE_HEADING = re.compile(r"^#+\s*Exercise\s+([0-9]+\.[0-9]+[a-z]?)\b[:.]?\s*(.*)$", re.M)
@@ -79,9 +85,37 @@ def split_cell(source: str, exercise: str | None, where: str) -> tuple[list[str]
     return student, regions
 
 
-def student_notebook(solution: nbformat.NotebookNode, name: str):
-    """The student version of a solution notebook, and every solution region in it."""
-    notebook = copy.deepcopy(solution)
+def lab_backends(solution) -> tuple[str, ...]:
+    """The backends a solution notebook is written for (metadata `seqlab.backends`), TensorFlow's first."""
+    entry = solution.metadata.get(backends.METADATA)
+    named = entry.get("backends") if isinstance(entry, dict) else None
+    return tuple(b for b in backends.BACKENDS if b in named) if isinstance(named, list) else (backends.DEFAULT,)
+
+
+def backend_view(solution: nbformat.NotebookNode, backend: str, name: str = "notebook"):
+    """The solution as one backend runs it: other backends' cells left out, its own without their marker."""
+    view, cells = copy.deepcopy(solution), []
+    for index, cell in enumerate(view.cells):
+        try:
+            names = backends.cell_backends(cell)
+        except ValueError as error:
+            raise ReleaseError(f"{name} cell {index}: {error}") from None
+        if names is not None and backend in names:
+            cell.source = backends.without_marker(cell.source)
+        if names is None or backend in names:
+            cells.append(cell)
+    view.cells = cells
+    return view
+
+
+def notebook_folder(notebooks: Path, backend: str) -> Path:
+    """Where a backend's student notebooks go: notebooks/ for TensorFlow, notebooks/<backend>/ otherwise."""
+    return notebooks if backend == backends.DEFAULT else notebooks / backend
+
+
+def student_notebook(solution: nbformat.NotebookNode, name: str, backend: str = backends.DEFAULT):
+    """The student version of a solution notebook for one backend, and every solution region in it."""
+    notebook = backend_view(solution, backend, name)
     exercise, regions = None, []
     for index, cell in enumerate(notebook.cells):
         if cell.cell_type == "markdown":
@@ -95,7 +129,19 @@ def student_notebook(solution: nbformat.NotebookNode, name: str):
         cell.metadata = {k: v for k, v in cell.metadata.items() if k in KEPT_CELL_METADATA}
     notebook.metadata = {k: v for k, v in notebook.metadata.items() if k == "kernelspec"}
     notebook.metadata["language_info"] = LANGUAGE_INFO
+    if backend != backends.DEFAULT:
+        backends.mark(notebook, backend)
+        _pin_backend(notebook, backend)
     return notebook, regions
+
+
+def _pin_backend(notebook, backend: str) -> None:
+    """Start the first code cell by setting KERAS_BACKEND to the notebook's backend, before anything
+    imports Keras: its backend cells run on that backend alone, whatever the server was started with."""
+    first = next((c for c in notebook.cells if c.cell_type == "code"), None)
+    if first is not None:
+        first.source = (f'import os\n\nos.environ["{backends.ENV}"] = "{backend}"  # this notebook is written for '
+                        f"{backends.TITLES[backend]}: Keras must start on it\n\n" + first.source)
 
 
 def leaked_lines(regions: list[Region], solution, student) -> list[str]:
@@ -139,32 +185,42 @@ def release(solutions: Path, notebooks: Path, check: bool = False,
         if platform is not None:
             solution, stale = _with_platform(solution, source, solutions.name, platform, check)
             problems += stale
-        try:
-            student, regions = student_notebook(solution, source.name)
-        except ReleaseError as error:
-            problems.append(str(error))
-            continue
-        if platform is not None:  # the student notebook's badge opens the student notebook
-            from labhelpers.platform_links import with_badge
-
-            first = next((c for c in student.cells if c.cell_type == "markdown"), None)
-            if first is not None:
-                first.source = with_badge(first.source, f"{notebooks.name}/{source.name}", *platform)
-        target = notebooks / source.name
-        text = render(student)
-        if check:
-            problems += _compare(target, text, regions, solution)
-        else:
-            notebooks.mkdir(parents=True, exist_ok=True)
-            if not target.exists() or target.read_text() != text:
-                target.write_text(text)
-                print(f"wrote {target}", flush=True)
-            else:
-                print(f"{target} is up to date", flush=True)
+        for backend in lab_backends(solution):
+            problems += _release_one(solution, source.name, notebook_folder(notebooks, backend), backend, check,
+                                     platform, notebooks)
     if check:
-        known = {s.name for s in sources}
-        problems += [f"{p}: has no solution notebook" for p in sorted(notebooks.glob("*.ipynb")) if p.name not in known]
+        known = {(notebook_folder(notebooks, backend), s.name) for s in sources
+                 for backend in lab_backends(nbformat.read(s, as_version=4))}
+        written = [p for backend in backends.BACKENDS for p in sorted(notebook_folder(notebooks, backend).glob("*.ipynb"))]
+        problems += [f"{p}: has no solution notebook written for its backend" for p in written
+                     if (p.parent, p.name) not in known]
     return problems
+
+
+def _release_one(solution, name: str, folder: Path, backend: str, check: bool, platform, notebooks: Path) -> list[str]:
+    """Write (or compare) one backend's student notebook of one solution; return the problems found."""
+    try:
+        student, regions = student_notebook(solution, name, backend)
+    except ReleaseError as error:
+        return [str(error)]
+    if platform is not None:  # the student notebook's badge opens the student notebook
+        from labhelpers.platform_links import with_badge
+
+        first = next((c for c in student.cells if c.cell_type == "markdown"), None)
+        if first is not None:
+            where = folder.relative_to(notebooks.parent).as_posix()
+            first.source = with_badge(first.source, f"{where}/{name}", *platform)
+    target = folder / name
+    text = render(student)
+    if check:
+        return _compare(target, text, regions, backend_view(solution, backend, name))
+    folder.mkdir(parents=True, exist_ok=True)
+    if not target.exists() or target.read_text() != text:
+        target.write_text(text)
+        print(f"wrote {target}", flush=True)
+    else:
+        print(f"{target} is up to date", flush=True)
+    return []
 
 
 def _with_platform(solution, source: Path, folder: str, platform: tuple[str, str], check: bool):
@@ -225,8 +281,8 @@ def _student_files(root: Path):
             yield root / name, name
     for name in LEARNER_TEMPLATES:
         yield root / "bundle" / name, name
-    for path in sorted((root / "notebooks").glob("*.ipynb")):
-        yield path, f"notebooks/{path.name}"
+    for path in sorted((root / "notebooks").rglob("*.ipynb")):  # notebooks/<backend>/ included
+        yield path, path.relative_to(root).as_posix()
     for path in sorted((root / "labhelpers").rglob("*")):
         inside = path.relative_to(root / "labhelpers")
         if path.is_file() and not INSTRUCTOR_ONLY & set(inside.parts) and path.suffix != ".pyc":

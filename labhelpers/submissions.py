@@ -38,7 +38,8 @@ from pathlib import Path
 
 import nbformat
 
-from labhelpers.release import BEGIN, EXERCISE_HEADING, student_notebook
+from labhelpers import backends
+from labhelpers.release import BEGIN, EXERCISE_HEADING, backend_view, lab_backends, student_notebook
 
 # An import statement at the start of a line; [ \t] never crosses a line, so a scan is linear in the text
 IMPORT = re.compile(r"^[ \t]*(?:from[ \t]+([\w.]+)[ \t]+import[ \t]+([\w, ]+)|import[ \t]+([\w., ]+))", re.M)
@@ -73,9 +74,21 @@ class LabSpec:
     """What grading needs to know about one lab, taken from its solution notebook."""
 
     name: str  # the solution notebook's stem, e.g. 01_rnn_from_scratch
-    notebook: nbformat.NotebookNode  # its student version
+    notebook: nbformat.NotebookNode  # its student version (for `backend`)
     exercises: list[ExerciseCells]
     imports: set[str]
+    backend: str = backends.DEFAULT  # the Keras backend this student version is written for
+    backends: tuple[str, ...] = (backends.DEFAULT,)  # every backend the lab is written for
+    source: Path | None = None  # the solution notebook
+
+    def for_backend(self, backend: str) -> "LabSpec":
+        """The same lab as a learner of `backend` has it (its backend cells); ValueError if not written for it."""
+        if backend == self.backend:
+            return self
+        if backend not in self.backends or self.source is None:
+            raise ValueError(f"lab {self.name} is written for Keras' {', '.join(self.backends)} "
+                             f"backend{'s' if len(self.backends) > 1 else ''}, not {backend}")
+        return load_lab(self.source, backend)
 
     def exercise_of_cell(self) -> dict[int, ExerciseCells]:
         return {index: exercise for exercise in self.exercises for index in exercise.cells}
@@ -107,10 +120,11 @@ def imported_modules(notebook) -> set[str]:
     return modules - {""}
 
 
-def load_lab(path: Path) -> LabSpec:
-    """Read one solution notebook into a LabSpec."""
-    solution = nbformat.read(path, as_version=4)
-    student, _ = student_notebook(solution, path.name)
+def load_lab(path: Path, backend: str = backends.DEFAULT) -> LabSpec:
+    """Read one solution notebook into a LabSpec, as a learner of `backend` has it."""
+    source = nbformat.read(path, as_version=4)
+    student, _ = student_notebook(source, path.name, backend)
+    solution = backend_view(source, backend, path.name)  # its cells are the student notebook's
     context = exercise_context(solution)
     exercises: dict[str, ExerciseCells] = {}
     for index, cell in enumerate(solution.cells):
@@ -124,7 +138,8 @@ def load_lab(path: Path) -> LabSpec:
         exercise.check = (checks or after or [None])[0]
         if checks:
             exercise.check_function = check_function(student.cells[exercise.check].source, module_aliases(student))
-    return LabSpec(path.stem, student, list(exercises.values()), imported_modules(student))
+    return LabSpec(path.stem, student, list(exercises.values()), imported_modules(student), backend,
+                   lab_backends(source), Path(path))
 
 
 def module_aliases(notebook) -> dict[str, str]:

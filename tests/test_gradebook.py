@@ -127,7 +127,7 @@ def tiny_solution():
         new_code_cell("tinylab.check_counter(Counter)"),
         new_markdown_cell("## What you learned"),
     ]
-    return new_notebook(cells=cells, metadata=KERNEL)
+    return new_notebook(cells=cells, metadata={**KERNEL, "seqlab": {"backends": ["tensorflow", "jax", "torch"]}})
 
 
 def other_solution():

@@ -99,7 +99,7 @@ def test_check_reports_missing_and_orphan_notebooks(course):
     released(course)
     (course / "notebooks" / "99_orphan.ipynb").write_text("{}")
     problems = release.release(course / "solutions", course / "notebooks", check=True)
-    assert problems == [f"{course / 'notebooks' / '99_orphan.ipynb'}: has no solution notebook"]
+    assert problems == [f"{course / 'notebooks' / '99_orphan.ipynb'}: has no solution notebook written for its backend"]
 
 
 @pytest.mark.parametrize("source, error", [

@@ -67,6 +67,21 @@ cd "$ROOT" && exec "$PYTHON" -m labhelpers.platforms.gradescope run --root "$ROO
 # ---------------------------------------------------------------- building the zip
 
 
+def setup_script(notebooks: list[Path]) -> str:
+    """SETUP, and the install of every other Keras backend these labs are written for (their pinned
+    extras): a submission is graded on the backend it records."""
+    import nbformat
+
+    from labhelpers.backends import DEFAULT
+    from labhelpers.release import lab_backends
+
+    others = sorted({b for p in notebooks for b in lab_backends(nbformat.read(p, as_version=4)) if b != DEFAULT})
+    if not others:
+        return SETUP
+    return SETUP + (f"/autograder/venv/bin/python -c 'from labhelpers import install; "
+                    f"install.install_backends({others!r})'\n")
+
+
 def build_zip(out: Path, labs: list[str] | None = None, solutions: Path | None = None, pythonpath=(),
               judges_path=(), cell_timeout: float = 300, notebook_timeout: float = 900) -> Path:
     """Write autograder.zip for the labs whose notebook names start with one of `labs` (all when None).
@@ -82,7 +97,7 @@ def build_zip(out: Path, labs: list[str] | None = None, solutions: Path | None =
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
-        _text(archive, "setup.sh", SETUP)
+        _text(archive, "setup.sh", setup_script(notebooks))
         _text(archive, "run_autograder", RUN)
         for name in ("pyproject.toml", "README.md", "tools/install-mitdeeplearning.sh", "tools/install-sandbox.sh"):
             if (ROOT / name).is_file():

@@ -16,6 +16,11 @@ generality") were written once the judges' generic diagnosis (labhelpers/judges/
 place, without looking at what it names: their named share measures how far diagnosis from
 properties reaches beyond the mistakes anyone listed. `after_diagnosis(...)` marks a list of rows.
 
+Rows run on TensorFlow unless `backends` names others: answers written with keras.ops run on every
+backend (`on_every_backend(...)`, EVERY_BACKEND); backend-specific mistakes (a missing zero_grad, jax.grad
+of a non-scalar) name their own backend. tests/test_mutations.py runs the rows of the backend its process
+runs on; tests/test_backend_mutations.py runs it once per backend.
+
 tests/test_mutations.py runs every row; bench/check_mutations.py prints, per exercise, wrong
 rejected / total, right accepted / total and named / rejected, and the same for the rows written
 after diagnosis.py on a line of their own.
@@ -36,6 +41,7 @@ class Wrong:
     answer: Callable[[], tuple]  # the arguments for the check function
     names: str | None  # regex the rejection message must match; None if it cannot be singled out
     after_diagnosis: bool = False  # written after labhelpers/judges/diagnosis.py, to test how general it is
+    backends: tuple[str, ...] = ("tensorflow",)  # the Keras backends the answer is written for
 
 
 @dataclass
@@ -43,6 +49,17 @@ class Right:
     exercise: str
     style: str  # how this right answer differs from the others
     answer: Callable[[], tuple]
+    backends: tuple[str, ...] = ("tensorflow",)
+
+
+EVERY_BACKEND = ("tensorflow", "jax", "torch")
+
+
+def on_every_backend(*rows):
+    """The rows, marked as written for every backend (keras.ops, no framework's own API)."""
+    for row in rows:
+        row.backends = EVERY_BACKEND
+    return list(rows)
 
 
 def after_diagnosis(*rows: Wrong) -> list[Wrong]:
@@ -57,8 +74,8 @@ def args(*answer):
     return lambda: answer
 
 
-def tables():
-    """(WRONG, RIGHT) of every lab whose table exists."""
+def tables(backend: str | None = None):
+    """(WRONG, RIGHT) of every lab whose table exists; with `backend`, only the rows written for it."""
     import importlib
 
     wrong, right = [], []
@@ -69,6 +86,6 @@ def tables():
             if error.name != f"mutations.{module}":
                 raise
             continue
-        wrong += table.WRONG
-        right += table.RIGHT
+        wrong += [row for row in table.WRONG if backend is None or backend in row.backends]
+        right += [row for row in table.RIGHT if backend is None or backend in row.backends]
     return wrong, right

@@ -1,0 +1,44 @@
+"""Every lab on every other backend it is written for (JAX, PyTorch): the solution notebook runs top to
+bottom in quick mode, as `KERAS_BACKEND=jax pytest --nbval-lax solutions/` runs it, and the mutation
+tables' rows written for that backend are rejected and accepted as on TensorFlow. Keras reads the
+backend once per process, so each runs in a subprocess. TensorFlow's runs are the suite's own
+(`pytest solutions --nbval-lax`, tests/test_mutations.py); the student notebooks of every backend are
+tests/test_student_notebooks.py's."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from labhelpers import backends
+from labhelpers.release import lab_backends
+
+ROOT = Path(__file__).resolve().parent.parent
+OTHERS = [b for b in backends.BACKENDS if b != backends.DEFAULT]
+RUNS = [(backend, path) for path in sorted((ROOT / "solutions").glob("*.ipynb"))
+        for backend in lab_backends(nbformat.read(path, as_version=4)) if backend in OTHERS]
+
+
+def pytest_on(backend: str, *arguments: str, timeout: int) -> subprocess.CompletedProcess:
+    """pytest in a subprocess whose Keras runs on `backend`, in quick mode."""
+    if not backends.installed(backend):
+        pytest.skip(f"{backend} is not installed: `python -m labhelpers setup --backend {backend}`")
+    env = {**os.environ, backends.ENV: backend, "LAB_QUICK": "1"}
+    return subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *arguments], cwd=ROOT,
+                          env=env, capture_output=True, text=True, timeout=timeout)
+
+
+@pytest.mark.parametrize("backend, path", RUNS, ids=[f"{b}-{p.stem}" for b, p in RUNS])
+def test_the_solution_runs_on_the_backend(backend, path):
+    done = pytest_on(backend, "--nbval-lax", "--nbval-current-env", "--nbval-cell-timeout=900",
+                     str(path.relative_to(ROOT)), timeout=3000)
+    assert done.returncode == 0, done.stdout[-6000:] + done.stderr[-2000:]
+
+
+@pytest.mark.parametrize("backend", OTHERS)
+def test_the_mutation_tables_hold_on_the_backend(backend):
+    done = pytest_on(backend, "tests/test_mutations.py", timeout=3000)
+    assert done.returncode in (0, 5), done.stdout[-6000:] + done.stderr[-2000:]  # 5: no row for it yet
