@@ -57,7 +57,9 @@ def cmd_lab(args) -> int:
         return code
     python = sys.executable if here else install.venv_python(venv)
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": os.environ.get("TF_CPP_MIN_LOG_LEVEL", "2")}
-    command = install.lab_command(python, ROOT, args.port)
+    from labhelpers import backends
+
+    command = install.lab_command(python, ROOT, args.port, backends.requested())
     sys.stdout.flush()
     if os.name == "posix":  # JupyterLab takes this process's place: a signal to it (make, Ctrl-C) reaches the server
         os.chdir(ROOT)

@@ -281,9 +281,12 @@ def setup(root: Path = ROOT, here: bool = False, deps: bool = True, quiet: bool 
                             *(["--backend", backend] if backend else [])], cwd=root)
 
 
-def lab_command(python: str | os.PathLike, root: Path, port: int) -> list[str]:
-    """JupyterLab on root/notebooks, printing its URL and opening no browser (works headless too)."""
-    command = [str(python), "-m", "jupyterlab", "--no-browser", f"--ServerApp.root_dir={root / 'notebooks'}",
+def lab_command(python: str | os.PathLike, root: Path, port: int, backend: str = backends.DEFAULT) -> list[str]:
+    """JupyterLab on root/notebooks (root/notebooks/<backend> for JAX or PyTorch, where the labs written for
+    it are), printing its URL and opening no browser (works headless too)."""
+    folder = root / "notebooks" / backend
+    folder = folder if backend != backends.DEFAULT and folder.is_dir() else root / "notebooks"
+    command = [str(python), "-m", "jupyterlab", "--no-browser", f"--ServerApp.root_dir={folder}",
                f"--ServerApp.port={port}"]
     if hasattr(os, "geteuid") and os.geteuid() == 0:  # containers run as root; Jupyter refuses it otherwise
         command.append("--allow-root")

@@ -29,6 +29,14 @@ def test_lab_command_serves_notebooks_without_a_browser(tmp_path):
     assert ("--allow-root" in command) == (hasattr(os, "geteuid") and os.geteuid() == 0)
 
 
+def test_lab_command_opens_the_backends_own_notebooks(tmp_path):
+    """notebooks/jax/ for a JAX learner where release wrote it; notebooks/ for TensorFlow, or without it."""
+    (tmp_path / "notebooks" / "jax").mkdir(parents=True)
+    assert f"--ServerApp.root_dir={tmp_path / 'notebooks' / 'jax'}" in install.lab_command("py", tmp_path, 1, "jax")
+    assert f"--ServerApp.root_dir={tmp_path / 'notebooks'}" in install.lab_command("py", tmp_path, 1, "torch")
+    assert f"--ServerApp.root_dir={tmp_path / 'notebooks'}" in install.lab_command("py", tmp_path, 1, "tensorflow")
+
+
 def test_setup_refuses_a_folder_without_the_course(tmp_path, capsys):
     assert install.setup(tmp_path) == 2
     assert "no pyproject.toml" in capsys.readouterr().err
