@@ -8,11 +8,20 @@ OUT    ?= grades.csv
 
 .PHONY: test release bench grade site clean
 
-# CI installs the three Keras backends (about 2 minutes more), so tests/test_backends.py runs on each.
+# CI installs the three Keras backends (about 2 minutes more) and runs the labs on each: the JAX and
+# PyTorch runs (tests/test_backend_runs.py: solutions, mutation tables) go beside the rest of the suite,
+# their log printed after it; the suite fails if either part fails.
+BACKEND_RUNS := tests/test_backend_runs.py
 test: BACKEND = all
 test: setup
+	@mkdir -p .seqlab
+	@LAB_QUICK=1 SEQLAB_PROGRESS=$(CURDIR)/.seqlab/backend-runs-progress.json \
+	  $(PY) -m pytest $(BACKEND_RUNS) -v -rs --durations=10 > .seqlab/backend-runs.log 2>&1 & others=$$!; \
 	LAB_QUICK=1 SEQLAB_PROGRESS=$(CURDIR)/.seqlab/test-progress.json \
-	  $(PY) -m pytest tests solutions --nbval-lax --nbval-current-env --nbval-cell-timeout=900 -v -rs --durations=15
+	  $(PY) -m pytest tests solutions --ignore=$(BACKEND_RUNS) --nbval-lax --nbval-current-env \
+	  --nbval-cell-timeout=900 -v -rs --durations=15; suite=$$?; \
+	wait $$others; runs=$$?; echo "== $(BACKEND_RUNS), run beside the suite (exit $$runs):"; \
+	cat .seqlab/backend-runs.log; test $$suite -eq 0 && test $$runs -eq 0
 
 release: setup
 	$(PY) -m labhelpers release

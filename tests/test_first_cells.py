@@ -13,7 +13,7 @@ from nbformat.v4 import new_code_cell, new_notebook
 from labhelpers.report import executed_cells
 
 ROOT = Path(__file__).resolve().parent.parent
-NOTEBOOKS = sorted((ROOT / "solutions").glob("*.ipynb")) + sorted((ROOT / "notebooks").glob("*.ipynb"))
+NOTEBOOKS = sorted((ROOT / "solutions").glob("*.ipynb")) + sorted((ROOT / "notebooks").rglob("*.ipynb"))  # each backend
 IMPORTS_LABHELPERS = re.compile(r"^\s*(from|import) labhelpers\b", re.M)
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
