@@ -84,6 +84,7 @@ class _QuietLoader(importlib.abc.Loader):
         return self.loader.create_module(spec)
 
     def exec_module(self, module):
+        _disarm()
         with startup_noise_dropped():
             self.loader.exec_module(module)
             if _no_nvidia_driver():
@@ -95,16 +96,20 @@ class _QuietLoader(importlib.abc.Loader):
 
 
 class _QuietTensorFlowStart(importlib.abc.MetaPathFinder):
-    """Finds `tensorflow` once, the first time it is imported, and hands it _QuietLoader."""
+    """Finds `tensorflow` and hands it _QuietLoader, until it is imported. A lookup alone (PyTorch's
+    importlib.util.find_spec("tensorflow")) leaves the finder armed for the real import."""
 
     def find_spec(self, name, path=None, target=None):
-        if name != "tensorflow":
+        if name != "tensorflow" or name in sys.modules:
             return None
-        sys.meta_path.remove(self)
         spec = importlib.machinery.PathFinder.find_spec(name, path)
         if spec is not None and spec.loader is not None:
             spec.loader = _QuietLoader(spec.loader)
         return spec
+
+
+def _disarm():
+    sys.meta_path[:] = [finder for finder in sys.meta_path if not isinstance(finder, _QuietTensorFlowStart)]
 
 
 if "tensorflow" not in sys.modules and not any(isinstance(f, _QuietTensorFlowStart) for f in sys.meta_path):

@@ -104,6 +104,10 @@ def to_numpy(value):
     if module == "torch":
         return np.asarray(value.detach().cpu().numpy())
     if module == "tensorflow":
+        if hasattr(value, "indices") and hasattr(value, "dense_shape"):  # IndexedSlices: an Embedding's gradient
+            import tensorflow as tf
+
+            value = tf.convert_to_tensor(value)
         return np.asarray(value.numpy())  # a scalar's .numpy() is a NumPy scalar, a string's bytes
     return np.asarray(value)  # JAX arrays, NumPy scalars, lists
 

@@ -265,6 +265,21 @@ def test_mark_writes_what_of_notebook_reads():
         backends.mark(notebook, "all")
 
 
+def test_to_numpy_densifies_an_embeddings_sparse_gradient():
+    import keras
+
+    if keras.backend.backend() != "tensorflow":
+        pytest.skip("IndexedSlices are TensorFlow's")
+    import tensorflow as tf
+
+    embedding = keras.layers.Embedding(4, 2)
+    with tf.GradientTape() as tape:
+        loss = keras.ops.sum(embedding(np.array([1, 1, 3])))
+    (gradient,) = tape.gradient(loss, embedding.trainable_weights)
+    assert isinstance(gradient, tf.IndexedSlices)
+    assert backends.to_numpy(gradient).tolist() == [[0, 0], [2, 2], [0, 0], [1, 1]]
+
+
 def test_to_numpy_passes_arrays_and_lists():
     array = np.ones(3)
     assert backends.to_numpy(array) is array and backends.to_numpy([1, 2]).tolist() == [1, 2]

@@ -55,6 +55,14 @@ def test_tensorflow_started_late_still_shows_its_warnings_and_errors(tmp_path):
     assert "".join(red_outputs(cells)) == "E0000 00:00:12.5   7 port.cc:2] a real error\nmy own message\n"
 
 
+def test_a_lookup_of_tensorflow_leaves_its_quiet_start_armed():
+    """PyTorch asks importlib.util.find_spec("tensorflow") without importing it; the import after still starts quietly."""
+    code = ("import importlib.util, labhelpers\nassert importlib.util.find_spec('tensorflow')\n"
+            "import tensorflow as tf\ntf.constant(1)")
+    run = subprocess.run([sys.executable, "-c", code], env=learner_env(), capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0 and run.stderr == ""
+
+
 def traceback_text(cell) -> str:
     (error,) = [o for o in cell.outputs if o.output_type == "error"]
     return ANSI.sub("", "\n".join(error.traceback))
