@@ -4,7 +4,9 @@ Prints, per exercise: wrong answers rejected / total, right answers accepted / t
 that name the mistake / rejections (the message matches the row's `names` pattern), then the totals;
 then the same figures for the wrong answers written after labhelpers/judges/diagnosis.py (rows with
 `after_diagnosis`), whose named share measures the generic diagnosis on mistakes nobody listed.
-`--after` runs only those rows; `--only 2.1b,4.6` only those exercises.
+`--after` runs only those rows; `--only 2.1b,4.6` only those exercises. The rows run are those written
+for the Keras backend KERAS_BACKEND names (tensorflow by default), which the first line prints:
+`KERAS_BACKEND=jax .venv/bin/python bench/check_mutations.py`.
 """
 
 from __future__ import annotations
@@ -48,7 +50,10 @@ def main(argv=None) -> int:
     parser.add_argument("--only", default="", help="comma-separated exercise ids")
     parser.add_argument("--verbose", action="store_true", help="print the message of each row written after diagnosis")
     options = parser.parse_args(argv)
-    wrong, right = tables()
+    import keras
+
+    print(f"backend: {keras.backend.backend()}")
+    wrong, right = tables(keras.backend.backend())
     only = {e for e in options.only.split(",") if e}
     if only:
         wrong, right = [r for r in wrong if r.exercise in only], [r for r in right if r.exercise in only]

@@ -126,7 +126,7 @@ def cmd_release(args) -> int:
         from labhelpers.platforms import nbgrader
 
         labs = None if args.lab in (None, "all") else [args.lab]
-        for path in nbgrader.release_nbgrader(args.solutions, args.nbgrader, labs):
+        for path in nbgrader.release_nbgrader(args.solutions, args.nbgrader, labs, args.backend):
             print(f"wrote {path} (nbgrader source, schema version {nbgrader.SCHEMA_VERSION})")
         return 0
     problems = release.release(args.solutions, args.notebooks, check=args.check,
@@ -262,6 +262,8 @@ def main(argv=None) -> int:
     rel.add_argument("--nbgrader", type=Path, metavar="DIR",
                      help="instead: write nbgrader source notebooks (cell metadata, schema 3) into DIR")
     rel.add_argument("--lab", help="with --nbgrader: only this lab (e.g. 01; default all)")
+    rel.add_argument("--backend", choices=backends.BACKENDS, default=backends.DEFAULT,
+                     help="with --nbgrader: the Keras backend the course runs on (default tensorflow)")
     rel.set_defaults(run=cmd_release)
     commands.add_parser("status", help="which exercises pass").set_defaults(run=cmd_status)
     check = commands.add_parser("check", help="run notebooks (quick mode) and print each one's exercise table")

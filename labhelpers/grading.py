@@ -64,18 +64,33 @@ MAX_PACKED_BYTES = 64 * 2**20  # a probe's data larger than this, packed or unpa
 MAX_TREE_BYTES = 4 * 2**20  # and so is its JSON (all but its arrays) over this: JSON costs up to 20 times its size
 
 # Exceptions whose cause is well known get a hint of their own.
-_KNOWN_MISTAKES = {
+_PRODUCT = "was used where a matrix product (`keras.ops.matmul` or `@`) was meant"
+_BROADCAST = f"shapes that do not broadcast often mean `*` (elementwise) {_PRODUCT}."
+_MISFIT = ("the two sides of a matrix product do not fit: check the shapes of your weight matrices and whether one "
+           "needs transposing.")
+_TRACED = ("under `jax.jit` or `jax.grad` values are traced, not numbers: `float()`, `.item()`, "
+           "`np.asarray` or a Python `if` on a tensor cannot read them; compute with `keras.ops` instead.")
+_SCALAR = "a gradient is taken of one number: reduce the loss to a scalar (a mean or a sum) first."
+_KNOWN_MISTAKES = {  # words of an error message (TensorFlow's, JAX's or PyTorch's) -> a hint
     "add_weights": "the Keras method is `self.add_weight` (singular).",
     "kreas": "the module is spelled `keras`.",
-    "Incompatible shapes": "a shape mismatch inside a product often means `*` (elementwise) "
-    "was used where a matrix product (`tf.matmul` or `@`) was meant.",
-    "Dimensions must be equal": "a shape mismatch inside a product often means `*` "
-    "(elementwise) was used where a matrix product (`tf.matmul` or `@`) was meant, or a "
-    "weight matrix is transposed.",
-    "could not be broadcast": "shapes that do not broadcast often mean `*` (elementwise) was used "
-    "where a matrix product (`@` or `tf.matmul`) was meant.",
-    "Matrix size-incompatible": "the two sides of a matrix product do not fit: check the "
-    "shapes of your weight matrices and whether one needs transposing.",
+    "Incompatible shapes": f"a shape mismatch inside a product often means `*` (elementwise) {_PRODUCT}.",
+    "Dimensions must be equal": f"a shape mismatch inside a product often means `*` (elementwise) {_PRODUCT}, "
+    "or a weight matrix is transposed.",
+    "could not be broadcast": _BROADCAST,
+    "must match the size of tensor": _BROADCAST,
+    "incompatible shapes for broadcasting": _BROADCAST,
+    "Matrix size-incompatible": _MISFIT,
+    "cannot be multiplied": _MISFIT,
+    "dot_general requires contracting dimensions": _MISFIT,
+    "traced array": _TRACED,
+    "tracer value": _TRACED,
+    "does not require grad": "the loss lost its connection to the weights: a `.detach()`, NumPy, or "
+    "`torch.no_grad()` on the way cuts the graph that `backward()` follows.",
+    "requires grad": "a tensor that needs a gradient cannot become NumPy or be changed in place: keep "
+    "the computation in `keras.ops` (and use `.detach()` only for what you print).",
+    "scalar-output": _SCALAR,
+    "scalar outputs": _SCALAR,
 }
 
 

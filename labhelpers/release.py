@@ -131,17 +131,20 @@ def student_notebook(solution: nbformat.NotebookNode, name: str, backend: str = 
     notebook.metadata["language_info"] = LANGUAGE_INFO
     if backend != backends.DEFAULT:
         backends.mark(notebook, backend)
-        _pin_backend(notebook, backend)
+        pin_backend(notebook, backend)
     return notebook, regions
 
 
-def _pin_backend(notebook, backend: str) -> None:
+def pin_backend(notebook, backend: str) -> None:
     """Start the first code cell by setting KERAS_BACKEND to the notebook's backend, before anything
     imports Keras: its backend cells run on that backend alone, whatever the server was started with."""
     first = next((c for c in notebook.cells if c.cell_type == "code"), None)
     if first is not None:
+        lines = first.source.split("\n")
+        if "import os" in lines:  # the cell's own `import os` moves up to the setting
+            lines.remove("import os")
         first.source = (f'import os\n\nos.environ["{backends.ENV}"] = "{backend}"  # this notebook is written for '
-                        f"{backends.TITLES[backend]}: Keras must start on it\n\n" + first.source)
+                        f"{backends.TITLES[backend]}: Keras must start on it\n\n" + "\n".join(lines))
 
 
 def leaked_lines(regions: list[Region], solution, student) -> list[str]:

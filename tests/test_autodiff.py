@@ -3,17 +3,13 @@ the gradients of a Dense layer's squared output equal the formula, and code that
 backend's graph (float(), an integer loss) gets None, which the judges report as no gradient."""
 
 import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 
+from backend_report import report_on
 from labhelpers import backends
 
-ROOT = Path(__file__).resolve().parent.parent
 W, X = np.arange(6, dtype="float32").reshape(2, 3) / 4, np.array([[1.0, -2.0], [0.5, 3.0]], "float32")
 
 
@@ -41,12 +37,7 @@ def on_this_backend() -> dict:
 
 @pytest.fixture(scope="module", params=backends.BACKENDS)
 def measured(request):
-    if not backends.installed(request.param):
-        pytest.skip(f"{request.param} is not installed")
-    env = {**os.environ, backends.ENV: request.param}
-    done = subprocess.run([sys.executable, __file__], cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
-    assert done.returncode == 0, done.stderr[-3000:]
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    return report_on(request.param, __file__, timeout=600)
 
 
 def test_gradients_equal_the_formula_on_each_backend(measured):

@@ -121,6 +121,13 @@ def test_a_backend_notebook_starts_keras_on_its_backend():
     assert release.student_notebook(solution(), "96_cells.ipynb")[0].cells[1].source == "import keras"
 
 
+def test_the_setting_takes_over_the_first_cells_own_import_of_os():
+    notebook = solution()
+    notebook.cells[1].source = "# setup\nimport os\nimport sys\nimport keras"
+    first = release.student_notebook(notebook, "96_cells.ipynb", "torch")[0].cells[1].source
+    assert first.count("import os") == 1 and first.endswith("# setup\nimport sys\nimport keras")
+
+
 def test_the_gradescope_image_installs_the_backends_its_labs_are_written_for(tmp_path):
     from labhelpers.platforms import gradescope
 

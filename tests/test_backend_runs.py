@@ -27,6 +27,8 @@ def pytest_on(backend: str, *arguments: str, timeout: int) -> subprocess.Complet
     if not backends.installed(backend):
         pytest.skip(f"{backend} is not installed: `python -m labhelpers setup --backend {backend}`")
     env = {**os.environ, backends.ENV: backend, "LAB_QUICK": "1"}
+    if backend == "torch":
+        env.setdefault("OMP_NUM_THREADS", "1")  # beside the suite on two cores, PyTorch's threads would fight it
     return subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *arguments], cwd=ROOT,
                           env=env, capture_output=True, text=True, timeout=timeout)
 

@@ -7,16 +7,14 @@ it once, at import); a backend not installed is skipped with the reason shown by
 """
 
 import json
-import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import nbformat
 import numpy as np
 import pytest
 
+from backend_report import report_on
 from labhelpers import backends
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -171,13 +169,7 @@ def on_this_backend() -> dict:
 @pytest.fixture(scope="module", params=backends.BACKENDS)
 def measured(request):
     """on_this_backend()'s report from a subprocess with KERAS_BACKEND set to each backend."""
-    backend = request.param
-    if not backends.installed(backend):
-        pytest.skip(f"Keras' {backend} backend is not installed here: `python -m labhelpers setup --backend {backend}`")
-    env = {**os.environ, backends.ENV: backend, "TF_CPP_MIN_LOG_LEVEL": "3"}
-    done = subprocess.run([sys.executable, __file__], cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
-    assert done.returncode == 0, done.stderr[-3000:]
-    return backend, json.loads(done.stdout.strip().splitlines()[-1])
+    return request.param, report_on(request.param, __file__, timeout=900, TF_CPP_MIN_LOG_LEVEL="3")
 
 
 def test_the_banner_names_keras_the_backend_and_the_device(measured):

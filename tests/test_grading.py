@@ -194,3 +194,34 @@ def test_matching_mistake():
     assert grading.matching_mistake([-1.0, -2.0], mistakes) == "negated"
     assert grading.matching_mistake([1.0, 2.0], mistakes) is None
     assert grading.matching_mistake([1.0], mistakes) is None
+
+
+# What each backend says (copied from TensorFlow 2.20, JAX 0.10 and PyTorch 2.13) -> the words its hint must hold.
+BACKEND_ERRORS = [
+    ("Matrix size-incompatible: In[0]: [2,3], In[1]: [4,5] [Op:MatMul]", "do not fit"),
+    ("Incompatible shapes: [2,3] vs. [4,5] [Op:Mul]", "keras.ops.matmul"),
+    ("dot_general requires contracting dimensions to have the same shape, got (3,) and (4,).", "do not fit"),
+    ("mul got incompatible shapes for broadcasting: (2, 3), (4, 5).", "keras.ops.matmul"),
+    ("mat1 and mat2 shapes cannot be multiplied (2x3 and 4x5)", "do not fit"),
+    ("The size of tensor a (3) must match the size of tensor b (5) at non-singleton dimension 1", "keras.ops.matmul"),
+    ("Abstract tracer value encountered where concrete value is expected: traced array with shape float32[]",
+     "traced, not numbers"),
+    ("The numpy.ndarray conversion method __array__() was called on traced array with shape float32[3]",
+     "traced, not numbers"),
+    ("Gradient only defined for scalar-output functions. Output had shape: (3,).", "to a scalar"),
+    ("grad can be implicitly created only for scalar outputs", "to a scalar"),
+    ("Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() instead.", "in place"),
+    ("a leaf Variable that requires grad is being used in an in-place operation.", "in place"),
+    ("element 0 of tensors does not require grad and does not have a grad_fn", "cuts the graph"),
+]
+
+
+@pytest.mark.parametrize("message, hint", BACKEND_ERRORS)
+def test_each_backends_wording_of_a_common_mistake_gets_its_hint(message, hint):
+    failure = grading.describe_error({"type": "RuntimeError", "message": message})
+    assert hint in failure.hint and "run your cell on a small input" not in failure.hint
+
+
+def test_an_unknown_error_gets_the_general_hint():
+    failure = grading.describe_error({"type": "ValueError", "message": "something else"})
+    assert "run your cell on a small input" in failure.hint

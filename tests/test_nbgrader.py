@@ -19,6 +19,7 @@ import pytest
 
 from labhelpers.exercises import points_of
 from labhelpers.platforms import nbgrader
+from labhelpers.release import backend_view
 
 ROOT = Path(__file__).resolve().parent.parent
 VENV = ROOT / ".seqlab" / "nbgrader-venv"
@@ -92,7 +93,7 @@ def test_nbgrader_generates_autogrades_and_gives_feedback(tmp_path):
 
     run(bin_folder, course, "generate_assignment", "lab01", env=env)
     released = nbformat.read(course / "release" / "lab01" / source.name, as_version=4)
-    solution = nbformat.read(ROOT / "solutions" / source.name, as_version=4)
+    solution = backend_view(nbformat.read(ROOT / "solutions" / source.name, as_version=4), "tensorflow")
     assert not any("### BEGIN SOLUTION" in cell.source for cell in released.cells)
     for student, wrong in (("ann", {}), ("bo", WRONG)):
         (course / "submitted" / student / "lab01").mkdir(parents=True)

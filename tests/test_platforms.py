@@ -22,9 +22,10 @@ import pytest
 import yaml
 
 from labhelpers import __main__ as cli
-from labhelpers import exercises, gradebook, grading, submissions
+from labhelpers import backends, exercises, gradebook, grading, submissions
 from labhelpers.grading import FAILED, NOT_TRIED, PASSED
 from labhelpers.platforms import classreport, gradescope, lms, nbgrader, records, shards
+from labhelpers.release import lab_backends
 
 from test_gradebook import RIGHT, WRONG_COUNTER, WRONG_DOUBLE, answered
 
@@ -337,9 +338,12 @@ def test_report_shares_per_exercise(graded):
 
 
 def test_nbgrader_metadata_on_every_lab(tmp_path):
-    for path in sorted((ROOT / "solutions").glob("*.ipynb")):
-        notebook = nbgrader.nbgrader_notebook(path)
-        lab = submissions.load_lab(path)
+    for path, backend in [(path, backend) for path in sorted((ROOT / "solutions").glob("*.ipynb"))
+                          for backend in lab_backends(nbformat.read(path, as_version=4))]:
+        notebook = nbgrader.nbgrader_notebook(path, backend)
+        lab = submissions.load_lab(path, backend)
+        assert backends.of_notebook(notebook) == backend
+        assert not any(c.source.startswith("%%backend") for c in notebook.cells)
         metas = {i: c.metadata.get("nbgrader") for i, c in enumerate(notebook.cells)}
         assert all(meta is None for i, meta in metas.items() if notebook.cells[i].cell_type == "markdown")
         code = {i: meta for i, meta in metas.items() if notebook.cells[i].cell_type == "code"}
@@ -360,6 +364,11 @@ def test_nbgrader_metadata_on_every_lab(tmp_path):
 def test_release_nbgrader_cli(tmp_path, capsys):
     assert cli.main(["release", "--nbgrader", str(tmp_path / "source" / "lab01"), "--lab", "01"]) == 0
     assert [p.name for p in (tmp_path / "source" / "lab01").iterdir()] == ["01_rnn_from_scratch.ipynb"]
+    assert cli.main(["release", "--nbgrader", str(tmp_path / "jax"), "--backend", "jax"]) == 0
+    written = sorted(p.name for p in (tmp_path / "jax").iterdir())
+    assert written == sorted(p.name for p in (ROOT / "notebooks" / "jax").glob("*.ipynb")) and written
+    first = next(c for c in nbformat.read(tmp_path / "jax" / written[0], as_version=4).cells if c.cell_type == "code")
+    assert 'os.environ["KERAS_BACKEND"] = "jax"' in first.source
 
 
 # ---------------------------------------------------------------- Gradescope

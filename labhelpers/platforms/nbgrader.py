@@ -7,6 +7,10 @@ autograded test cell worth the exercise's points (`exercises.POINTS`), every oth
 code, locked; markdown cells are left alone. `nbgrader generate_assignment` then writes the student
 version, and `nbgrader autograde` runs the check cells in the student's kernel: a check that raises
 scores 0, one that passes scores its points (nbgrader gives no partial credit for a raised error).
+
+A course on JAX or PyTorch passes `--backend`: the copies then hold that backend's cells (the
+student notebooks of notebooks/<backend>/), their first cell setting KERAS_BACKEND; labs not
+written for it are left out.
 """
 
 from __future__ import annotations
@@ -17,8 +21,9 @@ from pathlib import Path
 
 import nbformat
 
+from labhelpers import backends
 from labhelpers.exercises import points_of
-from labhelpers.release import BEGIN, student_notebook
+from labhelpers.release import BEGIN, pin_backend, backend_view, lab_backends, student_notebook
 from labhelpers.submissions import load_lab
 
 SCHEMA_VERSION = 3
@@ -38,12 +43,16 @@ def metadata(grade_id_: str, *, solution=False, grade=False, locked=False, point
     return meta
 
 
-def nbgrader_notebook(path: Path) -> nbformat.NotebookNode:
-    """The solution notebook at `path`, its code cells carrying nbgrader's metadata, outputs cleared."""
-    lab = load_lab(path)
+def nbgrader_notebook(path: Path, backend: str = backends.DEFAULT) -> nbformat.NotebookNode:
+    """The solution notebook at `path` as `backend` runs it, its code cells carrying nbgrader's
+    metadata, outputs cleared."""
+    lab = load_lab(path, backend)
     solution = nbformat.read(path, as_version=4)
-    student_notebook(solution, path.name)  # refuses a notebook whose regions `release` would refuse
-    notebook = copy.deepcopy(solution)
+    student_notebook(solution, path.name, backend)  # refuses a notebook whose regions `release` would refuse
+    notebook = copy.deepcopy(backend_view(solution, backend, path.name))
+    if backend != backends.DEFAULT:
+        backends.mark(notebook, backend)
+        pin_backend(notebook, backend)
     exercise_cells = {index: (exercise, n) for exercise in lab.exercises for n, index in enumerate(exercise.cells)}
     checks = {exercise.check: exercise for exercise in lab.exercises if exercise.check is not None}
     for index, cell in enumerate(notebook.cells):
@@ -67,16 +76,19 @@ def nbgrader_notebook(path: Path) -> nbformat.NotebookNode:
     return notebook
 
 
-def release_nbgrader(solutions: Path, out: Path, labs: list[str] | None = None) -> list[Path]:
-    """Write nbgrader source copies of the solution notebooks (all, or those whose names start with
-    one of `labs`, e.g. "01") into `out`; returns the files written."""
+def release_nbgrader(solutions: Path, out: Path, labs: list[str] | None = None,
+                     backend: str = backends.DEFAULT) -> list[Path]:
+    """Write nbgrader source copies of the solution notebooks written for `backend` (all, or those
+    whose names start with one of `labs`, e.g. "01") into `out`; returns the files written."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     written = []
     for path in sorted(Path(solutions).glob("*.ipynb")):
         if labs and not any(path.name.startswith(lab) for lab in labs):
             continue
+        if backend not in lab_backends(nbformat.read(path, as_version=4)):
+            continue
         target = out / path.name
-        nbformat.write(nbgrader_notebook(path), target)
+        nbformat.write(nbgrader_notebook(path, backend), target)
         written.append(target)
     return written
