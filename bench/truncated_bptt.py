@@ -7,6 +7,9 @@ relative error of 0.5 (the variance of the first value over that of the sum). Th
 relative test error of every (T, w, seed) and of full BPTT (w = T) for comparison.
 
     .venv/bin/python bench/truncated_bptt.py --length 50 --windows 10 20 50 --steps 2000 --seeds 0 1
+
+On Keras' JAX or PyTorch backend (`KERAS_BACKEND=jax ...`) it trains the same model the way the notebook
+does there (jax.jit, eager PyTorch; bench/lstm_speed.py's train_step).
 """
 
 from __future__ import annotations
@@ -21,12 +24,11 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
-import tensorflow as tf  # noqa: E402
 
 from labhelpers import lstm  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from lstm_speed import notebook_classes  # noqa: E402
+from lstm_speed import BACKEND, notebook_classes, train_step  # noqa: E402
 
 UNITS, BATCH, LEARNING_RATE, CLIP_NORM, TEST_SEQUENCES = 32, 64, 0.01, 1.0, 2000
 
@@ -36,20 +38,13 @@ def relative_error(length: int, window: int, steps: int, seed: int) -> float:
     keras.utils.set_random_seed(seed)
     model = notebook_classes("TruncatedLSTM")["TruncatedLSTM"](UNITS, window)
     model(np.zeros((1, length, 2), "float32"))
-    optimizer = keras.optimizers.Adam(LEARNING_RATE)
-
-    @tf.function
-    def train_step(x, y):
-        with tf.GradientTape() as tape:
-            loss = tf.reduce_mean((model(x, training=True) - y) ** 2)
-        grads, _ = tf.clip_by_global_norm(tape.gradient(loss, model.trainable_variables), CLIP_NORM)
-        optimizer.apply_gradients(zip(grads, model.trainable_variables))
-
+    step = train_step(model, keras.optimizers.Adam(LEARNING_RATE), clip_norm=CLIP_NORM)
     rng = np.random.default_rng(seed)
     for _ in range(steps):
-        train_step(*lstm.adding_problem(BATCH, length, rng))
+        step(*(keras.ops.convert_to_tensor(a) for a in lstm.adding_problem(BATCH, length, rng)))
+    step.write_back()
     x, y = lstm.adding_problem(TEST_SEQUENCES, length, np.random.default_rng(seed + 1))
-    return float(np.mean((model(x).numpy() - y) ** 2) / np.mean((y - 1.0) ** 2))
+    return float(np.mean((keras.ops.convert_to_numpy(model(x)) - y) ** 2) / np.mean((y - 1.0) ** 2))
 
 
 def main():
@@ -59,7 +54,8 @@ def main():
     parser.add_argument("--steps", type=int, default=2000)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
     args = parser.parse_args()
-    print(f"T = {args.length}, {args.steps} steps of Adam, {UNITS} units; relative test error (0.5: first mark ignored)")
+    print(f"Keras' {BACKEND} backend, T = {args.length}, {args.steps} steps of Adam, {UNITS} units; relative test "
+          "error (0.5: first mark ignored)")
     for window in args.windows:
         for seed in args.seeds:
             start = time.perf_counter()

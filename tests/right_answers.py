@@ -1,11 +1,11 @@
 """Right answers to exercises that more than one lab's tests build on."""
 
 import keras
-import tensorflow as tf
+from keras import ops
 
 
 class RightRNNCell(keras.layers.Layer):
-    """Lab 01's MyRNNCell: h_t = tanh(W_hh h_{t-1} + W_xh x_t + b), y_t = W_hy h_t.
+    """Lab 01's MyRNNCell in keras.ops (every backend): h_t = tanh(W_hh h_{t-1} + W_xh x_t + b), y_t = W_hy h_t.
 
     `init` and `bias_init` (and Keras' `dtype`) vary the right answers.
     """
@@ -24,8 +24,8 @@ class RightRNNCell(keras.layers.Layer):
 
     def state_update(self, x, h_prev):
         """The pre-activation W_hh h_{t-1} + W_xh x_t + b."""
-        return tf.matmul(h_prev, self.W_hh, transpose_b=True) + tf.matmul(x, self.W_xh, transpose_b=True) + self.b
+        return ops.matmul(h_prev, ops.transpose(self.W_hh)) + ops.matmul(x, ops.transpose(self.W_xh)) + self.b
 
     def call(self, inputs, states):
-        h = tf.tanh(self.state_update(inputs, states[0]))
-        return tf.matmul(h, self.W_hy, transpose_b=True), [h]
+        h = ops.tanh(self.state_update(inputs, states[0]))
+        return ops.matmul(h, ops.transpose(self.W_hy)), [h]

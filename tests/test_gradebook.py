@@ -15,9 +15,9 @@ import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 from labhelpers import __main__ as cli
-from labhelpers import gradebook, submissions
+from labhelpers import backends, gradebook, submissions
 from labhelpers.grading import FAILED, NOT_TRIED, PASSED
-from labhelpers.release import student_notebook
+from labhelpers.release import backend_view, student_notebook
 from labhelpers.gradebook import EMPTY, GRADED, INVALID, KERNEL_DIED, NOT_REACHED, SETUP_ERROR, TIMEOUT, UNKNOWN_LAB
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -460,7 +460,7 @@ def right_submission(folder: Path, name: str, student: str = "ann") -> Path:
     source = ROOT / "solutions" / f"{name}.ipynb"
     (solutions / source.name).write_bytes(source.read_bytes())
     lab = submissions.load_lab(source)
-    solved = nbformat.read(source, as_version=4)
+    solved = backend_view(nbformat.read(source, as_version=4), backends.DEFAULT)  # the student notebook's cells
     answers, _ = student_notebook(solved, source.name)  # what notebooks/ holds when `release --check` passes
     for index in {i for e in lab.exercises for i in e.cells}:
         answers.cells[index].source = solved.cells[index].source

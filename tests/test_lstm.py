@@ -10,7 +10,7 @@ import pytest
 from labhelpers import lstm
 from labhelpers.judges.lstm import distance_judges, judges
 from labhelpers.grading import CheckFailed, NotAttempted, pack
-from mutations.lstm import LSTMCell, clip_by_hand, gradients_by_tape, terms_by_formula
+from mutations.lstm import LSTMCell, clip_by_hand, state_gradients, terms_by_formula
 from right_answers import RightRNNCell
 
 BENCH = Path(__file__).resolve().parent.parent / "bench" / "lstm_speed.py"
@@ -42,7 +42,7 @@ def test_gate_trace_follows_keras_lstm():
     x = rng.normal(size=(2, 5, 4)).astype("float32")
     layer(x)
     layer.set_weights([w + rng.normal(0, 0.3, w.shape) for w in layer.get_weights()])
-    outputs, _, c_last = (np.asarray(v) for v in layer(x))
+    outputs, _, c_last = (keras.ops.convert_to_numpy(v) for v in layer(x))
     trace = lstm.lstm_gate_trace(layer, x)
     assert set(trace) == {"i", "f", "c", "h"} and trace["f"].shape == (2, 5, 3)
     np.testing.assert_allclose(trace["h"], outputs, atol=1e-5)
@@ -120,7 +120,7 @@ def test_odd_return_values_get_expected_and_found(exercise, returned, rejected):
 
 def test_hidden_state_gradients_says_where_the_chain_rule_breaks(rejected):
     def one_entry_off(cell, x):
-        grads = gradients_by_tape(cell, x).numpy()
+        grads = keras.ops.convert_to_numpy(state_gradients(cell, x))
         grads[2] *= 1.5  # dL/dh_3
         return grads
 
@@ -141,7 +141,7 @@ def test_weight_gradient_terms_add_up_to_keras_gradient():
 
 def test_weight_gradient_by_distance_names_the_distances_that_differ(rejected):
     def one_term_moved(cell, x):
-        terms = terms_by_formula(cell, x).numpy()
+        terms = keras.ops.convert_to_numpy(terms_by_formula(cell, x))
         terms[1], terms[2] = terms[1] + terms[2], 0 * terms[2]
         return terms
 
@@ -165,7 +165,7 @@ def _verdict(exercise_id, inputs, data):
 
 
 def test_judges_pass_the_probe_data_of_right_answers_on_a_grader_seed():
-    for exercise_id, answer in (("2.1", (gradients_by_tape, RightRNNCell)), ("2.2", (clip_by_hand,)),
+    for exercise_id, answer in (("2.1", (state_gradients, RightRNNCell)), ("2.2", (clip_by_hand,)),
                                 ("2.1b", (terms_by_formula, RightRNNCell)), ("2.4", (LSTMCell,))):
         exercise = CHECKS[exercise_id].exercise
         inputs = exercise.inputs(seed=12345)
@@ -175,7 +175,7 @@ def test_judges_pass_the_probe_data_of_right_answers_on_a_grader_seed():
 
 def test_judges_reject_data_collected_on_other_inputs():
     """Answers computed for the learner's fixed seed do not pass on the grader's inputs."""
-    for exercise_id, answer in (("2.1", (gradients_by_tape, RightRNNCell)), ("2.2", (clip_by_hand,)),
+    for exercise_id, answer in (("2.1", (state_gradients, RightRNNCell)), ("2.2", (clip_by_hand,)),
                                 ("2.1b", (terms_by_formula, RightRNNCell)), ("2.4", (LSTMCell,))):
         exercise = CHECKS[exercise_id].exercise
         stale = exercise.collect(answer, exercise.inputs(seed=1))
@@ -200,5 +200,5 @@ def test_solution_notebook_cells_pass_the_checks(capsys):
     spec.loader.exec_module(bench)
     cells = bench.notebook_classes("MyRNNCell", "MyLSTMCell")
     lstm.check_my_lstm_cell(cells["MyLSTMCell"])
-    lstm.check_hidden_state_gradients(gradients_by_tape, cells["MyRNNCell"])
+    lstm.check_hidden_state_gradients(state_gradients, cells["MyRNNCell"])
     assert capsys.readouterr().out.count("PASS") == 2

@@ -13,7 +13,7 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 from labhelpers import grading, report
 
 ROOT = Path(__file__).resolve().parent.parent
-WRONG_CELL = "h = tf.tanh("  # Lab 01's MyRNNCell: the copy drops its tanh
+WRONG_CELL = "h = ops.tanh("  # Lab 01's MyRNNCell: the copy drops its tanh
 
 
 def check_cli(*paths, env_progress: Path):

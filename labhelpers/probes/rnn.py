@@ -1,29 +1,90 @@
 """Lab 01's probes: they call the learner's code on the given inputs and return plain data.
 
 A probe decides nothing: it sets the drawn weights into the learner's layers, runs them, and
-records what came back (values, shapes, gradients). Its judge lives in judges.py.
+records what came back (values, shapes, gradients) as NumPy, on whichever Keras backend runs them
+(gradients through labhelpers.autodiff), with the backend's name for the judges' wording. Its judge
+lives in labhelpers/judges/rnn/.
 """
 
 from __future__ import annotations
 
 import keras
 import numpy as np
-import tensorflow as tf
+from keras import ops
 
+from labhelpers.autodiff import value_and_gradients
 from labhelpers.grading import Lab, LearnerError, attempt
 
 CELL_WEIGHTS = ("W_xh", "W_hh", "b", "W_hy")
 
 
+def _carry_masked_outputs_on_jax() -> None:
+    """Make keras.layers.RNN hold a masked step's output right on JAX, for a cell whose output is not its state.
+
+    Keras 3's JAX loop (keras/src/backend/jax/rnn.py: jax.lax.scan, with a mask and unroll=False) repeats at a
+    masked step the first state, `states[0]`, as the output: right for Keras' own cells, whose output is h_t,
+    not for MyRNNCell, whose output is ŷ_t = W_hy h_t (a shape error where output_dim differs from rnn_units,
+    wrong outputs where they agree). TensorFlow's and PyTorch's loops hold the previous output. Here, on JAX,
+    the masked loop of a cell of one's own carries its previous output as an extra first state, which is what
+    Keras' loop takes it to be. (The same bug once was TensorFlow's: keras-team/keras#11472.)"""
+    if keras.backend.backend() != "jax" or getattr(keras.layers.RNN.inner_loop, "carries_outputs", False):
+        return
+    from keras.src import backend, tree
+
+    original = keras.layers.RNN.inner_loop
+
+    def inner_loop(self, sequences, initial_state, mask, training=False):
+        size = getattr(self.cell, "output_size", None)
+        if (mask is None or self.unroll or self.zero_output_for_mask or not isinstance(size, int)
+                or type(self.cell).__module__.startswith("keras.")):  # Keras' own cells output their state
+            return original(self, sequences, initial_state, mask, training=training)
+        options = {"training": training} if getattr(self.cell, "_call_has_training_arg", False) else {}
+
+        def step(inputs, carried):
+            output, new_states = self.cell(inputs, carried[1:], **options)
+            return output, [output, *(new_states if tree.is_nested(new_states) else [new_states])]
+
+        states = list(initial_state) if tree.is_nested(initial_state) else [initial_state]
+        before = ops.zeros((sequences.shape[0], size), dtype=self.cell.compute_dtype)
+        last, outputs, carried = backend.rnn(step, sequences, [before, *states], go_backwards=self.go_backwards,
+                                             mask=mask, input_length=sequences.shape[1],
+                                             return_all_outputs=self.return_sequences)
+        return last, outputs, carried[1:]
+
+    inner_loop.carries_outputs = True
+    keras.layers.RNN.inner_loop = inner_loop
+
+
+_carry_masked_outputs_on_jax()
+
+# On JAX, keras.layers.RNN's loop (jax.lax.scan) is compiled anew for every new layer, seconds each time; the
+# checks' short sequences (at most 9 steps) run in a fraction of that unrolled, to the same values.
+UNROLL = keras.backend.backend() == "jax"
+
+
 def each_case(run, inputs) -> dict:
-    """{"cases": [run(case) for each drawn case]}, a case whose learner code failed holding its error."""
+    """{"cases": [run(case) for each drawn case], "backend": Keras' backend}, a case whose learner code
+    failed holding its error. The backend only words the judges' hints (autodiff differs by backend)."""
     records = []
     for case in inputs["cases"]:
         try:
             records.append(run(case))
         except LearnerError as error:
             records.append({"__error__": error.record})
-    return {"cases": records}
+    return {"cases": records, "backend": keras.backend.backend()}
+
+
+def first_run_attempted(function):
+    """`function` for a run that value_and_gradients may repeat: its first call through `attempt` (an
+    error there is the learner's), a later one (JAX's traced run) direct, so that leaving JAX's trace
+    (np.asarray, float()) reaches labhelpers.autodiff, which reads it as no gradient."""
+    calls = []
+
+    def call(*args):
+        calls.append(None)
+        return attempt(function, *args) if len(calls) == 1 else function(*args)
+
+    return call
 
 
 def rnn_step(rnn_step, inputs):
@@ -61,21 +122,26 @@ def _set_weights(cell, weights: dict) -> bool:
 def _cell_case(cell_class, case) -> dict:
     units, output_dim = case["W_hh"].shape[0], case["W_hy"].shape[0]
     cell = attempt(cell_class, units, output_dim)
-    layer = attempt(keras.layers.RNN, cell, return_sequences=True, return_state=True)
-    x = tf.constant(case["x"])
-    attempt(layer, x)  # builds the cell's weights
+    layer = attempt(keras.layers.RNN, cell, return_sequences=True, return_state=True, unroll=UNROLL)
+    attempt(layer, case["x"])  # builds the cell's weights
     record = {"attributes": _attributes(cell),
               "weights": [[w.path.split("/")[-1], list(w.shape)] for w in cell.weights]}
     if not _set_weights(cell, case):
         return record
-    with tf.GradientTape() as tape:
-        outputs, state = attempt(layer, x)[:2]
+    run_layer = first_run_attempted(layer)
+
+    def run():
+        outputs, state = run_layer(case["x"])[:2]
+        if tuple(outputs.shape) != case["dy"].shape or tuple(state.shape) != case["dh"].shape:
+            return None, (outputs, state)  # the judge names the wrong shape; no gradient to take
+        loss = (ops.sum(ops.multiply(ops.cast(outputs, "float32"), case["dy"]))
+                + ops.sum(ops.multiply(ops.cast(state, "float32"), case["dh"])))
+        return loss, (outputs, state)
+
+    (outputs, state), loss, gradients, _ = value_and_gradients(run, [getattr(cell, n) for n in CELL_WEIGHTS])
     record.update(outputs=outputs, state=state)
-    if tuple(outputs.shape) == case["dy"].shape and tuple(state.shape) == case["dh"].shape:
-        with tape:
-            loss = (tf.reduce_sum(tf.cast(outputs, "float32") * case["dy"])
-                    + tf.reduce_sum(tf.cast(state, "float32") * case["dh"]))
-        record["gradients"] = dict(zip(CELL_WEIGHTS, tape.gradient(loss, [getattr(cell, n) for n in CELL_WEIGHTS])))
+    if loss is not None:
+        record["gradients"] = dict(zip(CELL_WEIGHTS, gradients or [None] * len(CELL_WEIGHTS)))
     return record
 
 
@@ -114,23 +180,21 @@ def readout_cell(weights: dict) -> ReadoutCell:
     return cell
 
 
-def _gradients(tape, total, variables):
-    """d total / d variables, or None where total is not a float tensor the tape followed."""
-    if not (tf.is_tensor(total) and total.dtype.is_floating):
-        return None
-    return tape.gradient(total, variables)
-
-
 def unrolled_loss(unrolled_loss, inputs):
-    """unrolled_loss(cell, x, targets) on each drawn case: what it returned, and d L / d weights."""
-    def run(case):
+    """unrolled_loss(cell, x, targets) on each drawn case: what it returned, and d L / d weights (None
+    where L is not a floating-point tensor the backend could differentiate)."""
+    def run_case(case):
         cell = readout_cell(case)
-        with tf.GradientTape() as tape:
-            returned = attempt(unrolled_loss, cell, tf.constant(case["x"]), tf.constant(case["targets"]))
-        total = returned[0] if isinstance(returned, (list, tuple)) and returned else None
-        return {"returned": returned, "gradients": _gradients(tape, total, cell.trainable_weights)}
+        learner = first_run_attempted(unrolled_loss)
 
-    return each_case(run, inputs)
+        def run(x, targets):
+            returned = learner(cell, x, targets)
+            return (returned[0] if isinstance(returned, (list, tuple)) and returned else None), returned
+
+        returned, _, gradients, _ = value_and_gradients(run, cell.trainable_weights, [case["x"], case["targets"]])
+        return {"returned": returned, "gradients": gradients}
+
+    return each_case(run_case, inputs)
 
 
 # ---------------------------------------------------------------- 1.5 encodings
@@ -195,6 +259,9 @@ def next_word_model(build_next_word_model, inputs):
         attempt(model, case["tokens"])  # builds the weights
         layers = _flat_layers(model)
         _set_model_weights(layers, case)
+        for layer in layers:
+            if isinstance(layer, keras.layers.RNN) and UNROLL:
+                layer.unroll = True  # the same values, faster (see UNROLL)
         record = {"model": type(model).__name__, "layers": [_layer_record(layer) for layer in layers]}
         for name in ("tokens", "first_changed", "last_changed"):
             record[name] = attempt(model, case[name])

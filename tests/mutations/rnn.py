@@ -1,4 +1,8 @@
-"""Lab 01's mutation table: wrong and right answers to 1.2 to 1.7, written as students write them."""
+"""Lab 01's mutation table: wrong and right answers to 1.2 to 1.7, written as students write them.
+
+Answers in NumPy or keras.ops run on every backend (`on_every_backend`); a few keep TensorFlow's own API
+(tf.matmul, tf.add_n, tf.one_hot) and run on TensorFlow only. The mistakes only one framework lets a
+learner make (JAX's trace, PyTorch's autograd graph) are in the section for that backend at the end."""
 
 from __future__ import annotations
 
@@ -8,9 +12,10 @@ import re
 import keras
 import numpy as np
 import tensorflow as tf
+from keras import ops
 
 from labhelpers import rnn
-from mutations import Right, Wrong, after_diagnosis, args
+from mutations import Right, Wrong, after_diagnosis, args, on_every_backend
 from right_answers import RightRNNCell
 
 
@@ -49,7 +54,7 @@ def step_by_keras(x, h_prev, W_xh, W_hh, W_hy, b):
     cell = Recurrence(len(b))
     cell.build((None, len(x)))
     cell.set_weights([W_xh.T, W_hh.T, b])
-    h = np.asarray(cell(x[None].astype("float32"), [h_prev[None].astype("float32")])[0])[0]
+    h = ops.convert_to_numpy(cell(x[None].astype("float32"), [h_prev[None].astype("float32")])[0])[0]
     return W_hy @ h, h
 
 
@@ -122,6 +127,11 @@ def step_relu(x, h_prev, W_xh, W_hh, W_hy, b):
 
 
 # ---------------------------------------------------------------- 1.3 MyRNNCell
+def T(W):
+    """W transposed: a batch of rows is multiplied as x @ W^T."""
+    return ops.transpose(W)
+
+
 class CellOtherInit(RightRNNCell):
     def __init__(self, rnn_units, output_dim):
         super().__init__(rnn_units, output_dim, init="random_normal", bias_init="zeros")
@@ -134,50 +144,51 @@ class CellFloat64(RightRNNCell):
 
 class CellAtOperator(RightRNNCell):
     def call(self, inputs, states):
-        h = tf.tanh(states[0] @ tf.transpose(self.W_hh) + inputs @ tf.transpose(self.W_xh) + self.b)
-        return h @ tf.transpose(self.W_hy), [h]
+        h = ops.tanh(states[0] @ ops.transpose(self.W_hh) + inputs @ ops.transpose(self.W_xh) + self.b)
+        return h @ ops.transpose(self.W_hy), [h]
 
 
 class CellEinsum(RightRNNCell):
     def call(self, inputs, states):
-        h = tf.tanh(tf.einsum("bj,ij->bi", states[0], self.W_hh) + tf.einsum("bj,ij->bi", inputs, self.W_xh) + self.b)
-        return tf.einsum("bj,ij->bi", h, self.W_hy), [h]
+        h = ops.tanh(ops.einsum("bj,ij->bi", states[0], self.W_hh) + ops.einsum("bj,ij->bi", inputs, self.W_xh)
+                     + self.b)
+        return ops.einsum("bj,ij->bi", h, self.W_hy), [h]
 
 
 class CellFused(RightRNNCell):
     def call(self, inputs, states):
-        W = tf.concat([self.W_hh, self.W_xh], axis=1)
-        h = tf.tanh(tf.matmul(tf.concat([states[0], inputs], axis=1), W, transpose_b=True) + self.b)
-        return tf.matmul(h, self.W_hy, transpose_b=True), [h]
+        W = ops.concatenate([self.W_hh, self.W_xh], axis=1)
+        h = ops.tanh(ops.matmul(ops.concatenate([states[0], inputs], axis=1), T(W)) + self.b)
+        return ops.matmul(h, T(self.W_hy)), [h]
 
 
 class CellNoTanh(RightRNNCell):
     def call(self, inputs, states):
         h = self.state_update(inputs, states[0])
-        return tf.matmul(h, self.W_hy, transpose_b=True), [h]
+        return ops.matmul(h, T(self.W_hy)), [h]
 
 
 class CellStateNotCarried(RightRNNCell):
     def call(self, inputs, states):
-        return super().call(inputs, [tf.zeros_like(states[0])])
+        return super().call(inputs, [ops.zeros_like(states[0])])
 
 
 class CellTransposedRecurrence(RightRNNCell):
     def call(self, inputs, states):
-        h = tf.tanh(tf.matmul(states[0], self.W_hh) + tf.matmul(inputs, self.W_xh, transpose_b=True) + self.b)
-        return tf.matmul(h, self.W_hy, transpose_b=True), [h]
+        h = ops.tanh(ops.matmul(states[0], self.W_hh) + ops.matmul(inputs, T(self.W_xh)) + self.b)
+        return ops.matmul(h, T(self.W_hy)), [h]
 
 
 class CellElementwise(RightRNNCell):
     def call(self, inputs, states):
-        h = tf.tanh(self.W_hh * states[0] + tf.matmul(inputs, self.W_xh, transpose_b=True) + self.b)
-        return tf.matmul(h, self.W_hy, transpose_b=True), [h]
+        h = ops.tanh(self.W_hh * states[0] + ops.matmul(inputs, T(self.W_xh)) + self.b)
+        return ops.matmul(h, T(self.W_hy)), [h]
 
 
 class CellOutputTanh(RightRNNCell):
     def call(self, inputs, states):
         y, new_states = super().call(inputs, states)
-        return tf.tanh(y), new_states
+        return ops.tanh(y), new_states
 
 
 class CellReturnsState(RightRNNCell):
@@ -197,8 +208,8 @@ class CellTransposedShapes(RightRNNCell):
         self.W_xh = self.add_weight(shape=(input_shape[-1], self.rnn_units), name="W_xh_t")
 
     def call(self, inputs, states):
-        h = tf.tanh(tf.matmul(states[0], self.W_hh, transpose_b=True) + inputs @ self.W_xh + self.b)
-        return tf.matmul(h, self.W_hy, transpose_b=True), [h]
+        h = ops.tanh(ops.matmul(states[0], T(self.W_hh)) + inputs @ self.W_xh + self.b)
+        return ops.matmul(h, T(self.W_hy)), [h]
 
 
 class CellNoStateSize(RightRNNCell):
@@ -214,8 +225,8 @@ class CellBadlyNamed(RightRNNCell):
         del self.W_xh
 
     def call(self, inputs, states):
-        h = tf.tanh(tf.matmul(states[0], self.W_hh, transpose_b=True) + tf.matmul(inputs, self.U, transpose_b=True) + self.b)
-        return tf.matmul(h, self.W_hy, transpose_b=True), [h]
+        h = ops.tanh(ops.matmul(states[0], T(self.W_hh)) + ops.matmul(inputs, T(self.U)) + self.b)
+        return ops.matmul(h, T(self.W_hy)), [h]
 
 
 class CellZeroBiasUnused(RightRNNCell):
@@ -225,32 +236,32 @@ class CellZeroBiasUnused(RightRNNCell):
         super().__init__(rnn_units, output_dim, bias_init="zeros")
 
     def call(self, inputs, states):
-        h = tf.tanh(tf.matmul(states[0], self.W_hh, transpose_b=True) + tf.matmul(inputs, self.W_xh, transpose_b=True))
-        return tf.matmul(h, self.W_hy, transpose_b=True), [h]
+        h = ops.tanh(ops.matmul(states[0], T(self.W_hh)) + ops.matmul(inputs, T(self.W_xh)))
+        return ops.matmul(h, T(self.W_hy)), [h]
 
 
 class CellReadBeforeTanh(RightRNNCell):
     def call(self, inputs, states):
         z = self.state_update(inputs, states[0])
-        return tf.matmul(z, self.W_hy, transpose_b=True), [tf.tanh(z)]
+        return ops.matmul(z, T(self.W_hy)), [ops.tanh(z)]
 
 
 class CellOutputFromOldState(RightRNNCell):
     def call(self, inputs, states):
         _, [h] = super().call(inputs, states)
-        return tf.matmul(states[0], self.W_hy, transpose_b=True), [h]
+        return ops.matmul(states[0], T(self.W_hy)), [h]
 
 
 class CellNumpyTanh(RightRNNCell):
     def call(self, inputs, states):
         h = np.tanh(self.state_update(inputs, states[0]))
-        return tf.matmul(h, self.W_hy, transpose_b=True), [h]
+        return ops.matmul(h, T(self.W_hy)), [h]
 
 
 class CellSigmoid(RightRNNCell):
     def call(self, inputs, states):
-        h = tf.sigmoid(self.state_update(inputs, states[0]))
-        return tf.matmul(h, self.W_hy, transpose_b=True), [h]
+        h = ops.sigmoid(self.state_update(inputs, states[0]))
+        return ops.matmul(h, T(self.W_hy)), [h]
 
 
 class CellOutputBias(RightRNNCell):
@@ -267,30 +278,35 @@ class CellOutputBias(RightRNNCell):
 
 class CellStateDetached(RightRNNCell):
     def call(self, inputs, states):
-        return super().call(inputs, [tf.stop_gradient(states[0])])
+        return super().call(inputs, [ops.stop_gradient(states[0])])
 
 
 # ---------------------------------------------------------------- 1.4 unrolled_loss
-def loss_loop(cell, inputs, targets, *, carry=True, from_logits=True, score="y", batch=tf.reduce_mean,
-              steps=None, total=tf.add_n):
+def loss_loop(cell, inputs, targets, *, carry=True, from_logits=True, score="y", batch=ops.mean,
+              steps=None, total=sum, zeros=ops.zeros, softmax=ops.softmax):
     """A student's loop; the keyword arguments make the classic wrong versions."""
-    h = tf.zeros((inputs.shape[0], cell.state_size))
+    h = zeros((inputs.shape[0], cell.state_size))
     losses = []
     for t in range(inputs.shape[1] if steps is None else steps(inputs.shape[1])):
         y, (h_new,) = cell(inputs[:, t], [h])
         h = h_new if carry else h
-        scores = {"y": y, "h": h_new, "softmax": tf.nn.softmax(y)}[score]
+        scores = {"y": y, "h": h_new, "softmax": softmax(y)}[score]
         losses.append(batch(keras.losses.sparse_categorical_crossentropy(targets[:, t], scores, from_logits=from_logits)))
     return total(losses), losses
 
 
 def loss_stacked(cell, inputs, targets):
-    return loss_loop(cell, inputs, targets, total=lambda losses: tf.reduce_sum(tf.stack(losses)))
+    return loss_loop(cell, inputs, targets, total=lambda losses: ops.sum(ops.stack(losses)))
+
+
+def loss_tf_add_n(cell, inputs, targets):
+    """TensorFlow's own ops, as the lab was first written."""
+    return loss_loop(cell, inputs, targets, batch=tf.reduce_mean, total=tf.add_n, zeros=tf.zeros)
 
 
 def loss_keras_object(cell, inputs, targets):
     score = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
-    h, losses = tf.zeros((inputs.shape[0], cell.state_size)), []
+    h, losses = ops.zeros((inputs.shape[0], cell.state_size)), []
     for t in range(inputs.shape[1]):
         y, [h] = cell(inputs[:, t], [h])
         losses.append(score(targets[:, t], y))
@@ -298,12 +314,18 @@ def loss_keras_object(cell, inputs, targets):
 
 
 def loss_log_softmax(cell, inputs, targets):
-    h, losses = tf.zeros((inputs.shape[0], cell.state_size)), []
+    h, losses = ops.zeros((inputs.shape[0], cell.state_size)), []
     for t in range(inputs.shape[1]):
         y, [h] = cell(inputs[:, t], [h])
-        picked = tf.reduce_sum(tf.one_hot(targets[:, t], y.shape[-1]) * tf.nn.log_softmax(y), axis=-1)
-        losses.append(-tf.reduce_mean(picked))
-    return tf.add_n(losses), losses
+        picked = ops.sum(ops.one_hot(targets[:, t], y.shape[-1]) * ops.log_softmax(y), axis=-1)
+        losses.append(-ops.mean(picked))
+    return ops.sum(ops.stack(losses)), losses
+
+
+def loss_np_mean(cell, inputs, targets):
+    """np.mean over the batch: NumPy leaves TensorFlow's graph, and PyTorch's tensors refuse NumPy's arguments.
+    (On JAX np.mean calls the array's own mean, a jax operation, so the gradient survives: not a row there.)"""
+    return loss_loop(cell, inputs, targets, batch=np.mean)
 
 
 def loss_float_total(cell, inputs, targets):
@@ -312,32 +334,32 @@ def loss_float_total(cell, inputs, targets):
 
 
 def loss_last_only(cell, inputs, targets):
-    h = tf.zeros((inputs.shape[0], cell.state_size))
+    h = ops.zeros((inputs.shape[0], cell.state_size))
     losses = []
     for t in range(inputs.shape[1]):
         y, [h] = cell(inputs[:, t], [h])
-        loss = tf.reduce_mean(keras.losses.sparse_categorical_crossentropy(targets[:, t], y, from_logits=True))
+        loss = ops.mean(keras.losses.sparse_categorical_crossentropy(targets[:, t], y, from_logits=True))
         losses.append(loss)
     return loss, losses
 
 
 def loss_h0_output_size(cell, inputs, targets):
-    h = tf.zeros((inputs.shape[0], cell.output_size))
+    h = ops.zeros((inputs.shape[0], cell.output_size))
     losses = []
     for t in range(inputs.shape[1]):
         y, [h] = cell(inputs[:, t], [h])
-        losses.append(tf.reduce_mean(keras.losses.sparse_categorical_crossentropy(targets[:, t], y, from_logits=True)))
-    return tf.add_n(losses), losses
+        losses.append(ops.mean(keras.losses.sparse_categorical_crossentropy(targets[:, t], y, from_logits=True)))
+    return sum(losses), losses
 
 
 def loss_targets_shifted(cell, inputs, targets):
-    h = tf.zeros((inputs.shape[0], cell.state_size))
+    h = ops.zeros((inputs.shape[0], cell.state_size))
     losses = []
     for t in range(inputs.shape[1]):
         y, [h] = cell(inputs[:, t], [h])
         target = targets[:, min(t + 1, inputs.shape[1] - 1)]
-        losses.append(tf.reduce_mean(keras.losses.sparse_categorical_crossentropy(target, y, from_logits=True)))
-    return tf.add_n(losses), losses
+        losses.append(ops.mean(keras.losses.sparse_categorical_crossentropy(target, y, from_logits=True)))
+    return sum(losses), losses
 
 
 # ---------------------------------------------------------------- 1.5a build_vocabulary
@@ -460,7 +482,7 @@ def model_last_word_only(vocab_size, embedding_dim, rnn_units):
 
 
 def model_without_embedding(vocab_size, embedding_dim, rnn_units):
-    return keras.Sequential([keras.layers.Lambda(lambda ids: tf.one_hot(ids, vocab_size)),
+    return keras.Sequential([keras.layers.Lambda(lambda ids: ops.one_hot(ids, vocab_size)),
                              keras.layers.RNN(RightRNNCell(rnn_units, vocab_size))])
 
 
@@ -505,7 +527,7 @@ def model_wrong_cell(vocab_size, embedding_dim, rnn_units):
                              keras.layers.RNN(CellNoTanh(rnn_units, vocab_size))])
 
 
-WRONG = [
+WRONG = on_every_backend(
     Wrong("1.2", "elementwise * for the matrix products", args(step_elementwise),
           r"W_hh h_\{t-1\} and W_xh x_t are elementwise products \(`\*`\) where a matrix product is meant"),
     Wrong("1.2", "x * W_xh", args(step_elementwise_input),
@@ -537,7 +559,7 @@ WRONG = [
     Wrong("1.3", "zero-initialised bias never used", args(CellZeroBiasUnused), r"bias b is missing"),
     Wrong("1.3", "y read before the tanh", args(CellReadBeforeTanh), r"read out before the tanh"),
     Wrong("1.3", "y from h_{t-1}", args(CellOutputFromOldState), r"ŷ_t is computed from h_\{t-1\}"),
-    Wrong("1.3", "np.tanh in call", args(CellNumpyTanh), r"no gradient reaches"),
+    Wrong("1.3", "np.tanh in call", args(CellNumpyTanh), r"no gradient reaches|keras\.ops"),
     Wrong("1.3", "sigmoid for tanh", args(CellSigmoid), r"sigmoid"),
     Wrong("1.3", "extra output bias (zeros)", args(CellOutputBias), r"other weights"),
     Wrong("1.3", "state detached from the gradient", args(CellStateDetached), r"gradient for `W_\w+` differs"),
@@ -545,19 +567,17 @@ WRONG = [
     Wrong("1.4", "logits taken as probabilities", args(lambda c, x, y: loss_loop(c, x, y, from_logits=False)),
           r"treated as probabilities"),
     Wrong("1.4", "total is the mean over time",
-          args(lambda c, x, y: loss_loop(c, x, y, total=lambda losses: tf.reduce_mean(tf.stack(losses)))),
+          args(lambda c, x, y: loss_loop(c, x, y, total=lambda losses: ops.mean(ops.stack(losses)))),
           r"mean over time"),
     Wrong("1.4", "last step skipped", args(lambda c, x, y: loss_loop(c, x, y, steps=lambda T: T - 1)),
           r"one loss per time step"),
     Wrong("1.4", "returns the total only", args(lambda c, x, y: loss_loop(c, x, y)[0]), r"must return two things"),
     Wrong("1.4", "loss of the state h_t", args(lambda c, x, y: loss_loop(c, x, y, score="h")),
           r"state h_t instead of the output ŷ_t"),
-    Wrong("1.4", "summed over the batch", args(lambda c, x, y: loss_loop(c, x, y, batch=tf.reduce_sum)),
+    Wrong("1.4", "summed over the batch", args(lambda c, x, y: loss_loop(c, x, y, batch=ops.sum)),
           r"summed over the batch"),
     Wrong("1.4", "per-example losses kept", args(lambda c, x, y: loss_loop(c, x, y, batch=lambda v: v)),
           r"not averaged over the batch"),
-    Wrong("1.4", "softmax then from_logits", args(lambda c, x, y: loss_loop(c, x, y, score="softmax")),
-          r"softmax is applied twice"),
     Wrong("1.4", "total as a Python float", args(loss_float_total), r"no gradient flows"),
     Wrong("1.4", "total is the last L_t", args(loss_last_only), r"last step only"),
     Wrong("1.4", "h_0 sized by output_size", args(loss_h0_output_size), r"raised"),
@@ -599,34 +619,62 @@ WRONG = [
     Wrong("1.7", "reads backwards", args(model_backwards), None),
     Wrong("1.7", "drops the last word", args(model_drops_last_word), r"ignores the last word"),
     Wrong("1.7", "cell without tanh", args(model_wrong_cell), None),
-]
+)
 
-RIGHT = [
+RIGHT = on_every_backend(
     Right("1.2", "@ as in the formula", args(step_right)),
     Right("1.2", "float64 np.dot", args(step_float64)),
     Right("1.2", "einsum", args(step_einsum)),
     Right("1.2", "fused [W_hh W_xh] on [h; x]", args(step_fused)),
     Right("1.2", "Python loops over rows", args(step_rows)),
-    Right("1.3", "tf.matmul, glorot, random bias", args(RightRNNCell)),
+    Right("1.3", "keras.ops, glorot, random bias", args(RightRNNCell)),
     Right("1.3", "random_normal weights, zero bias", args(CellOtherInit)),
-    Right("1.3", "@ and tf.transpose", args(CellAtOperator)),
+    Right("1.3", "@ and ops.transpose", args(CellAtOperator)),
     Right("1.3", "float64 weights", args(CellFloat64)),
     Right("1.3", "einsum", args(CellEinsum)),
     Right("1.3", "fused matrix on concat([h, x])", args(CellFused)),
-    Right("1.4", "tf.add_n", args(loss_loop)),
-    Right("1.4", "tf.reduce_sum of tf.stack", args(loss_stacked)),
+    Right("1.4", "ops.mean, Python sum", args(loss_loop)),
+    Right("1.4", "ops.sum of ops.stack", args(loss_stacked)),
     Right("1.4", "Keras loss object, Python sum", args(loss_keras_object)),
     Right("1.4", "log_softmax by hand", args(loss_log_softmax)),
     Right("1.5a", "set, sorted, enumerate", args(vocabulary_right)),
     Right("1.5a", "np.unique", args(vocabulary_unique)),
     Right("1.5a", "loop, sort, zip", args(vocabulary_loop)),
     Right("1.5b", "np.eye lookup", args(lambda idx, v: np.eye(v, dtype="float32")[idx])),
-    Right("1.5b", "tf.one_hot", args(lambda idx, v: tf.one_hot(idx, v))),
+    Right("1.5b", "keras.ops.one_hot", args(lambda idx, v: ops.one_hot(idx, v))),
     Right("1.5b", "comparison with arange", args(lambda idx, v: (np.arange(v) == np.asarray(idx)[..., None]).astype(float))),
     Right("1.5b", "np.put_along_axis", args(one_hot_put)),
     Right("1.7", "Sequential of a list", args(model_right)),
     Right("1.7", "functional API, einsum cell", args(model_functional)),
     Right("1.7", "Sequential.add, keyword arguments", args(model_added)),
+)
+
+
+WRONG.append(Wrong("1.4", "np.mean over the batch", args(loss_np_mean), r"no gradient flows|keras\.ops",
+                   backends=("tensorflow", "torch")))
+# On TensorFlow, Keras' cross-entropy takes ops.softmax's output back to its logits (with a warning), which
+# makes that slip right there; tf.nn.softmax it cannot see through.
+WRONG += [
+    Wrong("1.4", "softmax then from_logits", args(lambda c, x, y: loss_loop(c, x, y, score="softmax")),
+          r"softmax is applied twice", backends=("jax", "torch")),
+    Wrong("1.4", "tf.nn.softmax then from_logits",
+          args(lambda c, x, y: loss_loop(c, x, y, score="softmax", softmax=tf.nn.softmax)), r"softmax is applied twice"),
+]
+
+# TensorFlow's own API, as the lab was first written: TensorFlow only.
+class CellTensorFlowMatmul(RightRNNCell):
+    def state_update(self, x, h_prev):
+        return tf.matmul(h_prev, self.W_hh, transpose_b=True) + tf.matmul(x, self.W_xh, transpose_b=True) + self.b
+
+    def call(self, inputs, states):
+        h = tf.tanh(self.state_update(inputs, states[0]))
+        return tf.matmul(h, self.W_hy, transpose_b=True), [h]
+
+
+RIGHT += [
+    Right("1.3", "tf.matmul with transpose_b, glorot, random bias", args(CellTensorFlowMatmul)),
+    Right("1.4", "tf.add_n, tf.reduce_mean", args(loss_tf_add_n)),
+    Right("1.5b", "tf.one_hot", args(lambda idx, v: tf.one_hot(idx, v))),
 ]
 
 
@@ -665,11 +713,270 @@ def step_elementwise_readout(x, h_prev, W_xh, W_hh, W_hy, b):
     return W_hy * h, h
 
 
-WRONG += after_diagnosis(
+WRONG += on_every_backend(*after_diagnosis(
     Wrong("1.2", "elementwise * in the recurrent term only", args(step_elementwise_recurrence), r"elementwise"),
     Wrong("1.2", "h_prev @ W_hh (row-vector habit)", args(step_row_vector_habit), r"transposed|other order"),
     Wrong("1.2", "bias added after the tanh", args(step_bias_after_tanh), r"bias .*(after|outside) the tanh"),
     Wrong("1.2", "tanh applied twice", args(step_tanh_twice), r"applied twice"),
     Wrong("1.2", "W_xh x_t added twice", args(step_input_twice), r"W_xh x_t is counted twice"),
     Wrong("1.2", "elementwise * in the readout", args(step_elementwise_readout), r"elementwise"),
-)
+))
+
+
+# ---------------------------------------------------------------- JAX: what its trace lets a learner get wrong
+# jax is imported inside the answers: this table is also read where only TensorFlow is installed.
+class CellJaxStopGradient(RightRNNCell):
+    """jax.lax.stop_gradient on h_{t-1}: right values, but training sees one step at a time."""
+
+    def call(self, inputs, states):
+        import jax
+
+        return super().call(inputs, [jax.lax.stop_gradient(states[0])])
+
+
+class CellJaxNumpyState(RightRNNCell):
+    """np.asarray on h_{t-1}, as NumPy habit has it: it cannot run under JAX's trace (keras.layers.RNN's
+    jax.lax.scan, jax.grad)."""
+
+    def call(self, inputs, states):
+        return super().call(inputs, [np.asarray(states[0])])
+
+
+class CellJaxNumpyOps(RightRNNCell):
+    """jax.numpy instead of keras.ops: JAX differentiates it."""
+
+    def call(self, inputs, states):
+        import jax.numpy as jnp
+
+        h = jnp.tanh(jnp.matmul(states[0], jnp.transpose(self.W_hh.value)) + jnp.matmul(inputs, self.W_xh.value.T)
+                     + self.b.value)
+        return jnp.matmul(h, self.W_hy.value.T), [h]
+
+
+def loss_jax_float_steps(cell, inputs, targets):
+    """Each L_t through float() (to print it, say), then summed with jnp: constants to jax.grad's trace."""
+    import jax.numpy as jnp
+
+    _, losses = loss_loop(cell, inputs, targets)
+    return jnp.sum(jnp.array([float(loss) for loss in losses])), losses
+
+
+def loss_jax_stop_gradient(cell, inputs, targets):
+    import jax
+
+    h, losses = ops.zeros((inputs.shape[0], cell.state_size)), []
+    for t in range(inputs.shape[1]):
+        y, [h] = cell(inputs[:, t], [jax.lax.stop_gradient(h)])
+        losses.append(ops.mean(keras.losses.sparse_categorical_crossentropy(targets[:, t], y, from_logits=True)))
+    return sum(losses), losses
+
+
+def loss_jax_item_assignment(cell, inputs, targets):
+    """NumPy's habit of filling a preallocated array: JAX arrays are immutable."""
+    import jax.numpy as jnp
+
+    h, losses = ops.zeros((inputs.shape[0], cell.state_size)), jnp.zeros(inputs.shape[1])
+    for t in range(inputs.shape[1]):
+        y, [h] = cell(inputs[:, t], [h])
+        losses[t] = ops.mean(keras.losses.sparse_categorical_crossentropy(targets[:, t], y, from_logits=True))
+    return losses.sum(), list(losses)
+
+
+def loss_jax_numpy_state(cell, inputs, targets):
+    """The state through np.asarray between steps: fine eagerly, a TracerArrayConversionError under jax.grad."""
+    h, losses = np.zeros((inputs.shape[0], cell.state_size), "float32"), []
+    for t in range(inputs.shape[1]):
+        y, [h] = cell(inputs[:, t], [h])
+        h = np.asarray(h)
+        losses.append(ops.mean(keras.losses.sparse_categorical_crossentropy(targets[:, t], y, from_logits=True)))
+    return sum(losses), losses
+
+
+def loss_jax_numpy(cell, inputs, targets):
+    """jax.numpy and jax.nn: the cross-entropy by hand, which jax.grad differentiates."""
+    import jax
+    import jax.numpy as jnp
+
+    h, losses = jnp.zeros((inputs.shape[0], cell.state_size)), []
+    for t in range(inputs.shape[1]):
+        y, [h] = cell(inputs[:, t], [h])
+        picked = jnp.take_along_axis(jax.nn.log_softmax(y), targets[:, t, None], axis=-1)
+        losses.append(-jnp.mean(picked))
+    return jnp.sum(jnp.stack(losses)), losses
+
+
+JAX = ("jax",)
+WRONG += [
+    Wrong("1.3", "jax.lax.stop_gradient on h_{t-1}", args(CellJaxStopGradient), r"gradient for `W_\w+` differs",
+          backends=JAX),
+    Wrong("1.3", "np.asarray on h_{t-1} inside call", args(CellJaxNumpyState), r"keras\.ops", backends=JAX),
+    Wrong("1.4", "float() of each L_t, summed with jnp", args(loss_jax_float_steps), r"no gradient flows",
+          backends=JAX),
+    Wrong("1.4", "jax.lax.stop_gradient on h each step", args(loss_jax_stop_gradient), r"gradient of L differs",
+          backends=JAX),
+    Wrong("1.4", "losses[t] = L_t into a jnp array", args(loss_jax_item_assignment), r"in place", backends=JAX),
+    Wrong("1.4", "np.asarray on the state between steps", args(loss_jax_numpy_state), r"no gradient flows",
+          backends=JAX),
+]
+RIGHT += [
+    Right("1.3", "jax.numpy in call", args(CellJaxNumpyOps), backends=JAX),
+    Right("1.4", "jax.nn.log_softmax and jnp.take_along_axis", args(loss_jax_numpy), backends=JAX),
+]
+
+
+# ---------------------------------------------------------------- PyTorch: what autograd lets a learner get wrong
+class CellTorchDetach(RightRNNCell):
+    def call(self, inputs, states):
+        return super().call(inputs, [states[0].detach()])
+
+
+class CellTorchData(RightRNNCell):
+    def call(self, inputs, states):
+        return super().call(inputs, [states[0].data])
+
+
+class CellTorchNoGrad(RightRNNCell):
+    """The state update under torch.no_grad(), as in an inference snippet: only W_hy still learns."""
+
+    def call(self, inputs, states):
+        import torch
+
+        with torch.no_grad():
+            h = ops.tanh(self.state_update(inputs, states[0]))
+        return ops.matmul(h, T(self.W_hy)), [h]
+
+
+class CellTorchNumpy(RightRNNCell):
+    """The state through .numpy() and back: refused once h carries a gradient."""
+
+    def call(self, inputs, states):
+        import torch
+
+        return super().call(inputs, [torch.from_numpy(states[0].numpy())])
+
+
+class CellTorchInPlaceState(RightRNNCell):
+    """The new state written into the old one (`copy_`), which the backward pass still needs."""
+
+    def call(self, inputs, states):
+        y, [h] = super().call(inputs, states)
+        states[0].copy_(h)
+        return y, [states[0]]
+
+
+class CellTorchOps(RightRNNCell):
+    """torch.matmul and torch.tanh on the weights' tensors: autograd differentiates them."""
+
+    def call(self, inputs, states):
+        import torch
+
+        W_xh, W_hh, b, W_hy = (w.value for w in (self.W_xh, self.W_hh, self.b, self.W_hy))
+        h = torch.tanh(torch.matmul(states[0], W_hh.T) + torch.matmul(inputs, W_xh.T) + b)
+        return torch.matmul(h, W_hy.T), [h]
+
+
+class CellTorchInPlaceTanh(RightRNNCell):
+    """tanh_ in place on the fresh pre-activation: allowed, nothing else needs it."""
+
+    def call(self, inputs, states):
+        h = self.state_update(inputs, states[0]).tanh_()
+        return ops.matmul(h, T(self.W_hy)), [h]
+
+
+def loss_torch_detach(cell, inputs, targets):
+    """h detached after every step ("to save memory"): backpropagation through one step only."""
+    h, losses = ops.zeros((inputs.shape[0], cell.state_size)), []
+    for t in range(inputs.shape[1]):
+        y, [h] = cell(inputs[:, t], [h])
+        h = h.detach()
+        losses.append(ops.mean(keras.losses.sparse_categorical_crossentropy(targets[:, t], y, from_logits=True)))
+    return sum(losses), losses
+
+
+def loss_torch_data(cell, inputs, targets):
+    h, losses = ops.zeros((inputs.shape[0], cell.state_size)), []
+    for t in range(inputs.shape[1]):
+        y, [h_new] = cell(inputs[:, t], [h])
+        h = h_new.data
+        losses.append(ops.mean(keras.losses.sparse_categorical_crossentropy(targets[:, t], y, from_logits=True)))
+    return sum(losses), losses
+
+
+def loss_torch_no_grad(cell, inputs, targets):
+    """The unroll under torch.no_grad(), as in an evaluation loop: nothing for autograd to follow."""
+    import torch
+
+    with torch.no_grad():
+        return loss_loop(cell, inputs, targets)
+
+
+def loss_torch_item(cell, inputs, targets):
+    _, losses = loss_loop(cell, inputs, targets)
+    losses = [loss.item() for loss in losses]
+    return sum(losses), losses
+
+
+def loss_torch_tensor_of_losses(cell, inputs, targets):
+    """torch.tensor(...) of the L_t: a new tensor of their values, without their graph."""
+    import torch
+
+    _, losses = loss_loop(cell, inputs, targets)
+    return torch.tensor([loss.item() for loss in losses]).sum(), losses
+
+
+def loss_torch_in_place_state(cell, inputs, targets):
+    """One state buffer overwritten each step (`copy_`): the backward pass needs every h_{t-1}."""
+    h, losses = ops.zeros((inputs.shape[0], cell.state_size)), []
+    for t in range(inputs.shape[1]):
+        y, [h_new] = cell(inputs[:, t], [h])
+        h.copy_(h_new)
+        losses.append(ops.mean(keras.losses.sparse_categorical_crossentropy(targets[:, t], y, from_logits=True)))
+    return sum(losses), losses
+
+
+def loss_torch_accumulated(cell, inputs, targets):
+    """L accumulated in place (total += L_t): allowed, autograd needs no earlier value of the sum."""
+    import torch
+
+    h, losses, total = torch.zeros(inputs.shape[0], cell.state_size), [], torch.zeros(())
+    for t in range(inputs.shape[1]):
+        y, [h] = cell(inputs[:, t], [h])
+        losses.append(ops.mean(keras.losses.sparse_categorical_crossentropy(targets[:, t], y, from_logits=True)))
+        total += losses[-1]
+    return total, losses
+
+
+def loss_torch_functional(cell, inputs, targets):
+    """torch.nn.functional.cross_entropy (the mean over the batch by default) and torch.stack."""
+    import torch
+    import torch.nn.functional as F
+
+    h, losses = torch.zeros(inputs.shape[0], cell.state_size), []
+    for t in range(inputs.shape[1]):
+        y, [h] = cell(inputs[:, t], [h])
+        losses.append(F.cross_entropy(y, targets[:, t].long()))
+    return torch.stack(losses).sum(), losses
+
+
+TORCH = ("torch",)
+WRONG += [
+    Wrong("1.3", ".detach() on h_{t-1}", args(CellTorchDetach), r"gradient for `W_\w+` differs", backends=TORCH),
+    Wrong("1.3", "h_{t-1}.data", args(CellTorchData), r"gradient for `W_\w+` differs", backends=TORCH),
+    Wrong("1.3", "state update under torch.no_grad()", args(CellTorchNoGrad), r"no gradient reaches", backends=TORCH),
+    Wrong("1.3", "h_{t-1} through .numpy() and back", args(CellTorchNumpy), r"keras\.ops", backends=TORCH),
+    Wrong("1.3", "new state copied into the old one in place", args(CellTorchInPlaceState), r"in-place",
+          backends=TORCH),
+    Wrong("1.4", "h.detach() after every step", args(loss_torch_detach), r"gradient of L differs", backends=TORCH),
+    Wrong("1.4", "h = h_new.data", args(loss_torch_data), r"gradient of L differs", backends=TORCH),
+    Wrong("1.4", "unroll under torch.no_grad()", args(loss_torch_no_grad), r"no gradient flows", backends=TORCH),
+    Wrong("1.4", ".item() of each L_t", args(loss_torch_item), r"no gradient flows", backends=TORCH),
+    Wrong("1.4", "torch.tensor of the L_t", args(loss_torch_tensor_of_losses), r"no gradient flows", backends=TORCH),
+    Wrong("1.4", "one state buffer, overwritten with copy_", args(loss_torch_in_place_state), r"in-place",
+          backends=TORCH),
+]
+RIGHT += [
+    Right("1.3", "torch.matmul and torch.tanh", args(CellTorchOps), backends=TORCH),
+    Right("1.3", "tanh_ in place on the pre-activation", args(CellTorchInPlaceTanh), backends=TORCH),
+    Right("1.4", "total += L_t in place", args(loss_torch_accumulated), backends=TORCH),
+    Right("1.4", "F.cross_entropy and torch.stack", args(loss_torch_functional), backends=TORCH),
+]

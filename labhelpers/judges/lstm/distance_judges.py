@@ -11,15 +11,15 @@ from __future__ import annotations
 import numpy as np
 
 from labhelpers.judges import diagnosis
-from labhelpers.judges.lstm.judges import (_backward, _close, _worst, checked_states, keras_simple_rnn,
-                                          last_output_gradients, traced_backward)
+from labhelpers.judges.lstm.judges import (NO_PATH, _backward, _close, _worst, backend_of, checked_states,
+                                          keras_simple_rnn, last_output_gradients, traced_backward)
 from labhelpers.grading import CheckFailed, found_as_array
 
 HINT = ("unroll from h_0 = 0 with L = sum(ŷ_T); the term of step k is the gradient that W_hh receives "
         "where step k uses it, with h_{k-1} held fixed: put the immediate derivative of section 2.1 into the "
         "definition of G_{T-k}, keep the entries of the sum over m that are not zero, and sum over the batch. "
         "Entry d is the term of step k = T - d, so entry 0 is the last step's; the T terms add up to "
-        "tape.gradient(L, cell.W_hh).")
+        "dL/dW_hh, the gradient of L with respect to cell.W_hh (the notebook's weight_gradient).")
 
 
 def _previous(states):
@@ -60,13 +60,21 @@ def _diagnosed(found, states, W_hh, from_y, expected, sizes) -> str:
 
 
 def _keras_weight_gradient(case):
-    """dL/dW_hh, L = sum(ŷ_T), from keras.layers.SimpleRNN with the drawn weights (float64)."""
-    import tensorflow as tf
+    """dL/dW_hh, L = sum(ŷ_T), from keras.layers.SimpleRNN with the drawn weights (float64; float32 on JAX
+    without x64), on whichever backend Keras runs here."""
+    import keras
 
-    layer = keras_simple_rnn(case)
-    with tf.GradientTape() as tape:
-        loss = tf.reduce_sum(layer(case["x"].astype("float64")) @ case["W_hy"].T.astype("float64"))
-    return tape.gradient(loss, layer.cell.recurrent_kernel).numpy().T
+    from labhelpers.autodiff import value_and_gradients
+    from labhelpers.probes.lstm import wide_float
+
+    layer, wide = keras_simple_rnn(case), wide_float()
+    readout = case["W_hy"].T.astype(wide)
+
+    def run(x):
+        return keras.ops.sum(keras.ops.matmul(layer(x), readout)), None
+
+    _, _, (gradient,), _ = value_and_gradients(run, [layer.cell.recurrent_kernel], [case["x"].astype(wide)])
+    return gradient.astype("float64").T
 
 
 def _mistakes(states, W_hh, from_y, grads, expected):
@@ -113,7 +121,7 @@ def _shape_mistake(shape, T, batch, units) -> str:
     return causes.get(tuple(shape), "the result has the wrong shape")
 
 
-def _found(case, result):
+def _found(case, result, backend):
     """The returned terms as an array of the right shape, or a CheckFailed saying why not."""
     batch, T, _ = case["x"].shape
     units = case["W_hh"].shape[0]
@@ -121,8 +129,7 @@ def _found(case, result):
     returned = result["returned"]
     if isinstance(returned, list) and any(g is None for g in returned):
         raise CheckFailed("some terms are None", expected=expected, found=f"a {result['kind']} with None entries",
-                          hint="the tape finds no path from L to those terms: compute every step, and L, "
-                          "inside the `with tf.GradientTape()` block.")
+                          hint=NO_PATH[backend])
     found = found_as_array(returned, "the result", expected, HINT)
     if found.shape != (T, units, units):
         raise CheckFailed(f"{_shape_mistake(found.shape, T, batch, units)} (T = {T}, batch = {batch}, "
@@ -134,7 +141,7 @@ def weight_gradient_by_distance(inputs, data):
     """Entry d must be the term of step T - d, and the terms must add up to Keras' dL/dW_hh."""
     for case, result in zip(inputs["cases"], data["cases"]):
         states = checked_states(case, result)
-        found = _found(case, result)
+        found = _found(case, result, backend_of(data))
         batch, T, _ = case["x"].shape
         W_hh, from_y, grads = last_output_gradients(case, states)
         expected = _terms(states, grads)

@@ -12,8 +12,10 @@ import itertools
 import keras
 import numpy as np
 
+from labhelpers.backends import BACKENDS, DEFAULT
 from labhelpers.grading import CheckFailed, found_as_array, shown
 from labhelpers.judges import diagnosis
+from labhelpers.probes.lstm import wide_float
 
 GATES = "ifco"  # the row blocks of the LSTM's W_xh, W_hh and b, as in keras.layers.LSTM
 GATE_NAMES = {"i": "input i", "f": "forget f", "c": "candidate c~", "o": "output o"}
@@ -28,6 +30,12 @@ def _close(a, b, tol=1e-4) -> bool:
 def _worst(found, expected) -> str:
     diff = np.abs(np.asarray(found, "float64") - np.asarray(expected, "float64"))
     return f"largest difference {diff.max():.3g} (expected values up to {np.abs(expected).max():.3g})"
+
+
+def backend_of(data) -> str:
+    """The Keras backend the probe ran on (it records it), to word a hint in the learner's framework."""
+    recorded = data.get("backend") if isinstance(data, dict) else None
+    return recorded if recorded in BACKENDS else DEFAULT
 
 
 def _weights_present(found: dict, expected: dict, hint: str) -> None:
@@ -46,9 +54,25 @@ def _weights_present(found: dict, expected: dict, hint: str) -> None:
 # ---------------------------------------------------------------- 2.1 hidden_state_gradients
 BPTT_SIZES = [(6, 3, 2, 4, 9, 1.3), (4, 2, 3, 2, 5, 0.8), (5, 1, 1, 3, 6, 1.0)]
 # (units, input_dim, output_dim, batch, T, spectral radius of W_hh): batch, T and units all differ
-BPTT_HINT = ("inside one `tf.GradientTape`, unroll the cell from h = 0, keep every new state h_t "
-             "in a list, take L = the sum of the last output ŷ_T, and ask the tape for the gradient "
-             "of L with respect to that list; stack it so entry t - 1 is dL/dh_t.")
+BPTT_HINTS = {  # how each framework gives dL/dh_t (the notebook's 2.1 explains it per backend)
+    "tensorflow": "inside one `tf.GradientTape`, unroll the cell from h = 0, keep every new state h_t in a list, "
+                  "take L = the sum of the last output ŷ_T, and ask the tape for the gradient of L with respect "
+                  "to that list; stack it so entry t - 1 is dL/dh_t.",
+    "jax": "write L = the sum of ŷ_T as a function of zero nudges, one added to each new state h_t as the cell "
+           "returns it (ŷ_T computed from the nudged h_T, W_hy h_T), unroll from h = 0, and take jax.grad of that "
+           "function at zero: entry t - 1 is dL/dh_t.",
+    "torch": "unroll the cell from h = 0, keep every new state h_t in a list, take L = the sum of the last output "
+             "ŷ_T, and ask torch.autograd.grad for the gradient of L with respect to that list; stack it so "
+             "entry t - 1 is dL/dh_t.",
+}
+NO_PATH = {  # why a state got no gradient, per framework
+    "tensorflow": "the tape finds no path from L to those states: compute every step, and L, inside the "
+                  "`with tf.GradientTape()` block, each step from the state the previous one returned.",
+    "jax": "L does not depend on those nudges: add each nudge to the state the next step starts from, and "
+           "compute L from the nudged last state.",
+    "torch": "autograd finds no path from L to those states: compute each step from the state the previous one "
+             "returned, with no `.detach()` or `torch.no_grad()` in between, and L from the last output.",
+}
 
 
 def draw_bptt(rng):
@@ -63,8 +87,9 @@ def draw_bptt(rng):
 
 
 def keras_simple_rnn(case, **options):
-    """keras.layers.SimpleRNN in float64, built for the case's inputs, holding its drawn W_xh, W_hh and b."""
-    layer = keras.layers.SimpleRNN(case["W_hh"].shape[0], dtype="float64", **options)
+    """keras.layers.SimpleRNN in float64 (float32 on JAX without x64), built for the case's inputs, holding its
+    drawn W_xh, W_hh and b."""
+    layer = keras.layers.SimpleRNN(case["W_hh"].shape[0], dtype=wide_float(), **options)
     layer.build(case["x"].shape)
     layer.set_weights([case["W_xh"].T, case["W_hh"].T, case["b"]])
     return layer
@@ -73,7 +98,7 @@ def keras_simple_rnn(case, **options):
 def _keras_states(case):
     """h_1..h_T, shape (T, batch, units), from keras.layers.SimpleRNN with the drawn weights."""
     layer = keras_simple_rnn(case, return_sequences=True)
-    return np.swapaxes(keras.ops.convert_to_numpy(layer(case["x"].astype("float64"))), 0, 1)
+    return np.swapaxes(keras.ops.convert_to_numpy(layer(case["x"].astype(wide_float()))), 0, 1).astype("float64")
 
 
 def _sent_back(grad, state, W_hh):
@@ -143,17 +168,21 @@ def _bptt_variants(states, W_hh, from_y, expected):
     }
 
 
-def _bptt_scaled(found, expected, batch, output_dim) -> str | None:
+def _bptt_scaled(found, expected, batch, output_dim, backend=DEFAULT) -> str | None:
     """The message for gradients that are the right ones times a constant, else None."""
     k = float((found * expected).sum() / (expected * expected).sum())
     if np.isclose(k, 1.0, rtol=1e-3) or not _close(found, k * expected, 1e-3):
         return None
     if any(np.isclose(k, 1 / n, rtol=1e-3) for n in (batch, output_dim, batch * output_dim)):
         return f"the gradients are the right ones divided by {1 / k:.3g}: L is a mean; it must be the sum of ŷ_T"
+    accumulated = ""
+    if backend == "torch" and round(k) >= 2 and np.isclose(k, round(k), rtol=1e-3):
+        accumulated = (f"; or they were added up over {round(k)} calls of backward() (PyTorch adds each call's "
+                       "gradients into .grad until they are cleared)")
     named = diagnosis.scale_words(k, {"T": len(found), "the batch size": batch, "the number of outputs": output_dim})
     if named:
-        return f"the gradients are the right ones {named[0]}: check how L is formed from ŷ_T"
-    return f"the gradients are the right ones times {k:.4g}: check how L is formed from ŷ_T"
+        return f"the gradients are the right ones {named[0]}: check how L is formed from ŷ_T{accumulated}"
+    return f"the gradients are the right ones times {k:.4g}: check how L is formed from ŷ_T{accumulated}"
 
 
 def _bptt_shape_mistake(shape, T, batch, units, input_dim, output_dim) -> str:
@@ -166,7 +195,7 @@ def _bptt_shape_mistake(shape, T, batch, units, input_dim, output_dim) -> str:
     return causes.get(tuple(shape), "the result has the wrong shape")
 
 
-def _bptt_result(case, result):
+def _bptt_result(case, result, backend=DEFAULT):
     """The returned gradients as an array of the right shape, or a CheckFailed saying why not."""
     batch, T, input_dim = case["x"].shape
     units, output_dim = case["W_hh"].shape[0], case["W_hy"].shape[0]
@@ -176,18 +205,16 @@ def _bptt_result(case, result):
         nones = [t + 1 for t, g in enumerate(returned) if g is None]
         if nones:
             raise CheckFailed(f"the gradient is None for h_t at t = {nones[:5]}", expected=expected,
-                              found=f"a {result['kind']} with None entries",
-                              hint="the tape finds no path from L to those states: compute every step, "
-                              "and L, inside the `with tf.GradientTape()` block, each step from the state "
-                              "the previous one returned.")
+                              found=f"a {result['kind']} with None entries", hint=NO_PATH[backend])
+        stack = {"tensorflow": "tf.stack", "jax": "jnp.stack", "torch": "torch.stack"}[backend]
         raise CheckFailed("the gradients are not stacked into one tensor", expected=expected,
                           found=f"a {result['kind']} of {len(returned)} entries",
-                          hint="`tf.stack` turns the list of gradients into one tensor.")
-    found = found_as_array(returned, "the result", expected, BPTT_HINT)
+                          hint=f"`{stack}` (or `keras.ops.stack`) turns the list of gradients into one tensor.")
+    found = found_as_array(returned, "the result", expected, BPTT_HINTS[backend])
     if found.shape != (T, batch, units):
         raise CheckFailed(f"{_bptt_shape_mistake(found.shape, T, batch, units, input_dim, output_dim)} "
                           f"(T = {T}, batch = {batch}, units = {units})", expected=expected,
-                          found=f"shape {found.shape}", hint=BPTT_HINT)
+                          found=f"shape {found.shape}", hint=BPTT_HINTS[backend])
     return found
 
 
@@ -209,9 +236,11 @@ def checked_states(case, result):
 
 def bptt(inputs, data):
     """dL/dh_t must satisfy the chain rule step by step, starting from dL/dh_T = W_hy^T 1."""
+    backend = backend_of(data)
+    hint = BPTT_HINTS[backend]
     for case, result in zip(inputs["cases"], data["cases"]):
         states = checked_states(case, result)
-        found = _bptt_result(case, result)
+        found = _bptt_result(case, result, backend)
         batch, T, _ = case["x"].shape
         W_hh, from_y, expected = last_output_gradients(case, states)
         wrong = _first_break(found, states, W_hh, from_y)
@@ -219,10 +248,10 @@ def bptt(inputs, data):
             continue
         variants = _bptt_variants(states, W_hh, from_y, expected)
         named = next((name for name, values in variants.items() if _close(found, values, 1e-3)), None)
-        named = named or _bptt_scaled(found, expected, batch, case["W_hy"].shape[0])
+        named = named or _bptt_scaled(found, expected, batch, case["W_hy"].shape[0], backend)
         if named:
             raise CheckFailed(named, expected="entry t - 1 = dL/dh_t for t = 1..T, L = sum(ŷ_T)",
-                              found="values equal to what that mistake computes", hint=BPTT_HINT)
+                              found="values equal to what that mistake computes", hint=hint)
         where = ("dL/dh_T (the last entry) is not W_hy^T 1" if wrong == T else
                  f"dL/dh_t at t = {wrong} is not the gradient at t = {wrong + 1} sent back one step "
                  f"(the entries after it are consistent)")
@@ -232,7 +261,7 @@ def bptt(inputs, data):
                                               "the number of outputs": case["W_hy"].shape[0]})
         raise CheckFailed(f"{where} (T = {T}, batch = {batch})",
                           expected="dL/dh_T = W_hy^T 1 and dL/dh_{t-1} = W_hh^T diag(1 - h_t^2) dL/dh_t",
-                          found=diagnosed.text or _worst(found, expected), hint=BPTT_HINT)
+                          found=diagnosed.text or _worst(found, expected), hint=hint)
     lengths = ", ".join(str(case["x"].shape[1]) for case in inputs["cases"])
     return (f"dL/dh_t follows the chain rule back from dL/dh_T = W_hy^T 1 at every step, "
             f"for {len(inputs['cases'])} random cells (T = {lengths})")
@@ -262,8 +291,10 @@ def _norm(arrays) -> float:
 
 
 def _clip_entries(case, returned) -> list:
-    """The returned list as arrays, None kept, checked against the inputs' count, None places, shapes, dtypes."""
+    """The returned list as arrays, None kept, checked against the inputs' count, None places, shapes, dtypes.
+    A float64 gradient handed over as float32 (`given`: JAX without x64 has no float64) may come back float32."""
     given = case["gradients"]
+    handed = returned.get("given") if isinstance(returned.get("given"), list) else []
     expected = f"a list of {len(given)} entries, None where a gradient is None, else a tensor of its shape"
     if "entries" not in returned:
         what = returned["value"]
@@ -293,8 +324,11 @@ def _clip_entries(case, returned) -> list:
                               found="None", hint=CLIP_HINT)
         found = found_as_array(entry["value"], f"entry {k}", f"a tensor of shape {g.shape}", CLIP_HINT,
                                dtype=None)
-        if found.shape != g.shape or found.dtype != g.dtype:
-            raise CheckFailed(f"entry {k} has the wrong shape or dtype", expected=f"{g.shape} {g.dtype}",
+        dtype = g.dtype
+        if g.dtype == np.float64 and k < len(handed) and handed[k] == "float32":
+            dtype = np.dtype("float32")
+        if found.shape != g.shape or found.dtype != dtype:
+            raise CheckFailed(f"entry {k} has the wrong shape or dtype", expected=f"{g.shape} {dtype}",
                               found=f"{found.shape} {found.dtype}",
                               hint="scale each gradient; keep its shape and dtype.")
         arrays.append(found)
@@ -351,22 +385,33 @@ def _clip_case(case, arrays) -> None:
                       hint=CLIP_HINT)
 
 
+COMPILED = {"tensorflow": "tf.function", "jax": "jax.jit"}  # where the notebook's training step calls it
+
+
 def clip(inputs, data):
+    backend = backend_of(data)
     for case, returned in zip(inputs["cases"], data["cases"]):
         _clip_case(case, _clip_entries(case, returned))
-    in_graph = data["in_graph"]
+    verified = (f"clips by the global norm on {len(inputs['cases'])} gradient lists (above and under max_norm, "
+                "float32 and float64, None entries kept), eagerly")
+    in_graph = data.get("in_graph")
+    if backend not in COMPILED:  # PyTorch: the training step runs eagerly, as the check did
+        return verified + " (PyTorch runs the training step eagerly)"
+    compiled = COMPILED[backend]
+    if not isinstance(in_graph, dict):
+        raise CheckFailed(f"clip_gradients was not run inside {compiled}", found=shown(in_graph),
+                          hint="run the check again from the notebook.")
     if "error" in in_graph:
         record = in_graph["error"]
         last = record.get("message", "").rsplit("Error: ", 1)[-1]
-        raise CheckFailed(f"clip_gradients works eagerly but raised {record.get('type')} inside tf.function, "
+        raise CheckFailed(f"clip_gradients works eagerly but raised {record.get('type')} inside {compiled}, "
                           "where the training loop calls it", found=last[:200],
-                          hint="use TensorFlow operations only (tf.sqrt, tf.reduce_sum, tf.minimum), and no "
+                          hint="use keras.ops only (keras.ops.sqrt, keras.ops.sum, keras.ops.minimum), and no "
                           "Python `if` on a tensor: `.numpy()`, `float()`, NumPy and `if norm > max_norm` do not "
-                          "work on the symbolic tensors of tf.function.")
+                          f"work on the traced tensors of {compiled}.")
     case = inputs["cases"][0]
-    _clip_case(case, _clip_entries(case, in_graph))
-    return (f"clips by the global norm on {len(inputs['cases'])} gradient lists (above and under max_norm, "
-            "float32 and float64, None entries kept), eagerly and inside tf.function")
+    _clip_case(case, _clip_entries(case, {**in_graph, "given": data["cases"][0].get("given")}))
+    return f"{verified} and inside {compiled}"
 
 
 # ---------------------------------------------------------------- 2.4 MyLSTMCell
@@ -392,19 +437,27 @@ def draw_lstm(rng):
 
 
 def _keras_lstm(case):
-    """keras.layers.LSTM with the drawn weights: outputs, h_T, c_T and the loss's gradients per weight."""
-    import tensorflow as tf
+    """keras.layers.LSTM with the drawn weights (float64; float32 on JAX without x64): outputs, h_T, c_T and
+    the loss's gradients per weight, on whichever backend Keras runs here."""
+    from labhelpers.autodiff import value_and_gradients
+    from labhelpers.backends import to_numpy
 
-    units = case["W_hh"].shape[1]
-    layer = keras.layers.LSTM(units, return_sequences=True, return_state=True, dtype="float64")
+    units, wide = case["W_hh"].shape[1], wide_float()
+    layer = keras.layers.LSTM(units, return_sequences=True, return_state=True, dtype=wide)
     layer.build(case["x"].shape)
     layer.set_weights([case["W_xh"].T, case["W_hh"].T, case["b"]])
-    as64 = [tf.constant(case[k], "float64") for k in ("x", "h0", "c0")]
-    with tf.GradientTape() as tape:
-        outputs, h, c = layer(as64[0], initial_state=as64[1:])
-        loss = tf.reduce_sum(outputs * case["output_weights"]) + tf.reduce_sum(c * case["cell_weights"])
-    kernel, recurrent, bias = (g.numpy() for g in tape.gradient(loss, layer.trainable_weights))
-    return {"outputs": outputs.numpy(), "h": h.numpy(), "c": c.numpy(),
+    output_weights, cell_weights = (case[k].astype(wide) for k in ("output_weights", "cell_weights"))
+
+    def run(x, h0, c0):
+        outputs, h, c = layer(x, initial_state=[h0, c0])
+        loss = (keras.ops.sum(keras.ops.multiply(outputs, output_weights))
+                + keras.ops.sum(keras.ops.multiply(c, cell_weights)))
+        return loss, (outputs, h, c)
+
+    (outputs, h, c), _, grads, _ = value_and_gradients(
+        run, layer.trainable_weights, [case[k].astype(wide) for k in ("x", "h0", "c0")])
+    kernel, recurrent, bias = grads
+    return {"outputs": to_numpy(outputs), "h": to_numpy(h), "c": to_numpy(c),
             "gradients": {"W_xh": kernel.T, "W_hh": recurrent.T, "b": bias}}
 
 
@@ -524,13 +577,13 @@ def _lstm_sequence(case, result, reference) -> None:
     for name, gradient in zip(("W_xh", "W_hh", "b"), result["gradients"]):
         if gradient is None:
             raise CheckFailed(f"no gradient reaches self.{name}", expected="a gradient for every weight",
-                              found="None", hint="compute with TensorFlow operations on the weights; no NumPy, "
-                              "`.numpy()` or tf.stop_gradient inside `call`.")
+                              found="None", hint="compute with keras.ops on the weights; no NumPy, `.numpy()`, "
+                              "`.detach()`, `torch.no_grad()` or stop_gradient inside `call`.")
         if not _close(gradient, reference["gradients"][name], 1e-3):
             raise CheckFailed(f"the outputs are right but the gradient with respect to self.{name} is not",
                               expected="the gradients of keras.layers.LSTM", found=_worst(
                                   gradient, reference["gradients"][name]),
-                              hint="something in `call` blocks or bends the gradient (tf.stop_gradient, "
+                              hint="something in `call` blocks or bends the gradient (a stop_gradient or `.detach()`, "
                               "a NumPy round trip, a custom gradient).")
 
 

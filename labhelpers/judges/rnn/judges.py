@@ -12,10 +12,12 @@ import re
 
 import keras
 import numpy as np
-import tensorflow as tf
+from keras import ops
 
+from labhelpers.autodiff import value_and_gradients
+from labhelpers.backends import BACKENDS, DEFAULT, to_numpy
 from labhelpers.judges.diagnosis import diagnose, diagnose_all
-from labhelpers.probes.rnn import CELL_WEIGHTS, readout_cell
+from labhelpers.probes.rnn import CELL_WEIGHTS, UNROLL, readout_cell
 from labhelpers.grading import CheckFailed, describe_error, errors_in, found_as_array, shown
 
 ATOL = 1e-4
@@ -27,7 +29,51 @@ CELL_HINTS = {
     "state_size": "a Keras RNN cell sets `self.state_size = rnn_units` in `__init__` so that "
     "keras.layers.RNN knows the size of h.",
     "object is not iterable": "`call` returns two things: the output ŷ_t and the list of new states `[h_t]`.",
+    # PyTorch's and JAX's words for shapes that do not broadcast (TensorFlow's are in grading's common mistakes)
+    "must match the size of tensor": "a shape mismatch inside an elementwise operation often means `*` "
+    "(elementwise) was used where a matrix product (`ops.matmul` or `@`) was meant.",
+    "incompatible shapes for broadcasting": "a shape mismatch inside an elementwise operation often means `*` "
+    "(elementwise) was used where a matrix product (`ops.matmul` or `@`) was meant.",
+    # NumPy inside `call`: JAX traces keras.layers.RNN's loop (jax.lax.scan), PyTorch's tensors carry autograd
+    "__array__() was called on traced array": "keras.layers.RNN runs `call` inside JAX's trace (jax.lax.scan), "
+    "where NumPy functions and np.asarray cannot run: write `call` with keras.ops (ops.tanh, ops.matmul).",
+    "'_error_repr'": "keras.layers.RNN runs `call` inside JAX's trace (jax.lax.scan), where NumPy functions, "
+    "np.asarray and float() cannot run: write `call` with keras.ops (ops.tanh, ops.matmul).",
+    "Can't call numpy() on Tensor that requires grad": "a NumPy function or `.numpy()` was given a tensor that "
+    "autograd follows (and `.detach()` would cut the gradient): write `call` with keras.ops (ops.tanh, ops.matmul).",
+    "modified by an inplace operation": "an in-place operation (`.copy_()`, `h[:] = ...`, `+=` on a tensor autograd "
+    "still needs) overwrote a value that the backward pass needs: return a new tensor, `h = ...`, never write into "
+    "the state you were given.",
 }
+LOSS_HINTS = {
+    "modified by an inplace operation": "an in-place operation (`h[:] = ...`, `.copy_()`, `+=` on a tensor "
+    "autograd still needs) overwrote a value that loss.backward() needs: make a new tensor each step "
+    "(`h = ...`) and collect the L_t in a Python list.",
+    "Can't call numpy() on Tensor that requires grad": "a NumPy function or `.numpy()` was given a tensor that "
+    "autograd follows, and NumPy would cut the gradient anyway: keep every step in keras.ops (ops.mean).",
+    "unexpected keyword argument 'axis'": "a NumPy function (np.mean, np.sum) was given a PyTorch tensor, which "
+    "does not take NumPy's arguments, and NumPy would cut the gradient anyway: keep every step in keras.ops "
+    "(ops.mean).",
+    "immutable": "JAX arrays cannot be changed in place: collect the L_t in a Python list and make a new h each "
+    "step (`h = ...`).",
+    "does not support item assignment": "JAX arrays cannot be changed in place: collect the L_t in a Python list "
+    "and make a new h each step (`h = ...`).",
+}
+# What each backend differentiates with, and what cuts its gradient, for the hints of 1.3 and 1.4. The
+# backend is the probe's record of where the learner's code ran (a forged name falls back to TensorFlow's).
+DIFFERENTIATES = {"tensorflow": "tf.GradientTape's tape.gradient", "jax": "jax.grad", "torch": "loss.backward()"}
+CUTS = {
+    "tensorflow": "float(), .numpy(), NumPy functions or ops.stop_gradient",
+    "jax": "float(), .item(), np.asarray, NumPy functions or jax.lax.stop_gradient (ops.stop_gradient)",
+    "torch": "float(), .item(), .numpy(), .detach(), .data, torch.tensor(...) of a result, torch.no_grad() or "
+    "ops.stop_gradient",
+}
+
+
+def backend_of(data) -> str:
+    """The backend the probe ran on, as it recorded it; TensorFlow where it recorded none it could have."""
+    backend = data.get("backend") if isinstance(data, dict) else None
+    return backend if backend in BACKENDS else DEFAULT
 
 
 def max_diff(a, b) -> float:
@@ -255,17 +301,20 @@ def draw_cell(rng):
 def keras_rnn(case) -> dict:
     """Keras' SimpleRNN with the case's weights, read out by ŷ_t = W_hy h_t: outputs, states, gradients."""
     units, input_dim = case["W_xh"].shape
-    layer = keras.layers.SimpleRNN(units, return_sequences=True, return_state=True)
+    layer = keras.layers.SimpleRNN(units, return_sequences=True, return_state=True, unroll=UNROLL)
     layer.build((None, None, input_dim))
     layer.set_weights([case["W_xh"].T, case["W_hh"].T, case["b"]])
-    W_hy = tf.Variable(case["W_hy"])
-    with tf.GradientTape() as tape:
+    W_hy = keras.Variable(case["W_hy"])
+
+    def run():
         hs, h = layer(case["x"])
-        ys = tf.einsum("btu,ku->btk", hs, W_hy)
-        loss = tf.reduce_sum(ys * case["dy"]) + tf.reduce_sum(h * case["dh"])
-    g = tape.gradient(loss, [layer.cell.kernel, layer.cell.recurrent_kernel, layer.cell.bias, W_hy])
-    gradients = dict(zip(CELL_WEIGHTS, (g[0].numpy().T, g[1].numpy().T, g[2].numpy(), g[3].numpy())))
-    return {"outputs": ys.numpy(), "state": h.numpy(), "states": hs.numpy(), "gradients": gradients}
+        ys = ops.einsum("btu,ku->btk", hs, W_hy)
+        return ops.sum(ops.multiply(ys, case["dy"])) + ops.sum(ops.multiply(h, case["dh"])), (ys, h, hs)
+
+    (ys, h, hs), _, g, _ = value_and_gradients(run, [layer.cell.kernel, layer.cell.recurrent_kernel,
+                                                     layer.cell.bias, W_hy])
+    gradients = dict(zip(CELL_WEIGHTS, (g[0].T, g[1].T, g[2], g[3])))
+    return {"outputs": to_numpy(ys), "state": to_numpy(h), "states": to_numpy(hs), "gradients": gradients}
 
 
 def _unroll(x, units, update):
@@ -386,22 +435,23 @@ def _cell_values(found, refs, cases) -> None:
             hint="write each term of the formula as its own line and compare.")
 
 
-def _cell_gradients(record, ref) -> None:
+def _cell_gradients(record, ref, backend) -> None:
     for name in CELL_WEIGHTS:
         gradient = (record.get("gradients") or {}).get(name)
         if gradient is None:
             raise CheckFailed(
-                f"no gradient reaches `{name}` from the cell's outputs", expected="TensorFlow operations from the "
-                "weights to ŷ_t and h_t, so that training can change them", found="no gradient (None)",
-                hint="a NumPy function (np.tanh, np.dot), `.numpy()` or a Python float inside `call` cuts the "
-                "gradient: use tf.tanh, tf.matmul and keep tensors.")
-        gradient = found_as_array(gradient, f"the gradient for `{name}`", "an array", "use TensorFlow operations.")
+                f"no gradient reaches `{name}` from the cell's outputs", expected="tensor operations (keras.ops) "
+                "from the weights to ŷ_t and h_t, so that training can change them", found="no gradient (None)",
+                hint=f"{CUTS[backend]} inside `call` cut the gradient that {DIFFERENTIATES[backend]} follows: "
+                "use keras.ops (ops.tanh, ops.matmul) and keep tensors.")
+        gradient = found_as_array(gradient, f"the gradient for `{name}`", "an array", "use keras.ops operations.")
         if not close(gradient, ref["gradients"][name], 1e-3):
             raise CheckFailed(
                 f"the gradient for `{name}` differs from keras SimpleRNN's (max |diff| "
                 f"{max_diff(gradient, ref['gradients'][name]):.3g}) although the outputs match",
                 expected="the gradient of the same computation", found="another gradient",
-                hint="tf.stop_gradient or a constant in `call` changes what training sees; remove it.")
+                hint=f"part of `call` is hidden from {DIFFERENTIATES[backend]} ({CUTS[backend]}) or held "
+                "constant; remove that, so that training sees the whole computation.")
 
 
 def my_rnn_cell(inputs, data):
@@ -413,7 +463,7 @@ def my_rnn_cell(inputs, data):
     found = [_cell_shapes(record, case, ref) for record, case, ref in zip(records, cases, refs)]
     _cell_values(found, refs, cases)
     for record, ref in zip(records, refs):
-        _cell_gradients(record, ref)
+        _cell_gradients(record, ref, backend_of(data))
     worst = max(max_diff(f[n], r[n]) for f, r in zip(found, refs) for n in ("outputs", "state"))
     lengths = ", ".join(str(case["x"].shape[1]) for case in cases)
     return (f"with random weights set into W_xh, W_hh, b and W_hy, matches keras SimpleRNN (outputs, final state "
@@ -437,25 +487,27 @@ def draw_loss(rng):
 
 
 def _step_losses(targets, scores, from_logits=True):
-    return np.array([float(np.mean(keras.losses.sparse_categorical_crossentropy(
-        targets[:, t], scores[:, t], from_logits=from_logits))) for t in range(scores.shape[1])])
+    return np.array([float(np.mean(to_numpy(keras.losses.sparse_categorical_crossentropy(
+        targets[:, t], scores[:, t], from_logits=from_logits)))) for t in range(scores.shape[1])])
 
 
 def keras_loss(case) -> dict:
     """keras.layers.RNN over the case's cell, scored by Keras' cross-entropy: L_t, L and dL/dweights."""
     cell = readout_cell(case)
-    with tf.GradientTape() as tape:
-        logits = keras.layers.RNN(cell, return_sequences=True)(case["x"])
-        losses = [tf.reduce_mean(keras.losses.sparse_categorical_crossentropy(case["targets"][:, t], logits[:, t],
-                                                                              from_logits=True))
+
+    def run():
+        logits = keras.layers.RNN(cell, return_sequences=True, unroll=UNROLL)(case["x"])
+        losses = [ops.mean(keras.losses.sparse_categorical_crossentropy(case["targets"][:, t], logits[:, t],
+                                                                        from_logits=True))
                   for t in range(logits.shape[1])]
-        total = tf.add_n(losses)
-    gradients = [g.numpy() for g in tape.gradient(total, cell.trainable_weights)]
-    states = keras.layers.RNN(cell.rnn, return_sequences=True)(case["x"]).numpy()
-    one_step = np.concatenate([keras.layers.RNN(cell, return_sequences=True)(case["x"][:, t:t + 1]).numpy()
-                               for t in range(logits.shape[1])], axis=1)
-    return {"steps": np.array([float(v) for v in losses]), "total": float(total), "gradients": gradients,
-            "logits": logits.numpy(), "states": states, "one_step": one_step}
+        return ops.sum(ops.stack(losses)), (logits, losses)
+
+    (logits, losses), total, gradients, _ = value_and_gradients(run, cell.trainable_weights)
+    states = to_numpy(keras.layers.RNN(cell.rnn, return_sequences=True, unroll=UNROLL)(case["x"]))
+    one_step = np.concatenate([to_numpy(keras.layers.RNN(cell, return_sequences=True, unroll=UNROLL)(
+        case["x"][:, t:t + 1])) for t in range(logits.shape[1])], axis=1)
+    return {"steps": np.array([float(to_numpy(v)) for v in losses]), "total": float(to_numpy(total)),
+            "gradients": gradients, "logits": to_numpy(logits), "states": states, "one_step": one_step}
 
 
 def _loss_mistakes(case, ref) -> dict:
@@ -474,7 +526,7 @@ def _loss_mistakes(case, ref) -> dict:
 def _loss_record(record, case) -> tuple[np.ndarray, float]:
     """(L_1..L_T, L) from one returned value, with its structure checked."""
     steps, batch = case["x"].shape[1], case["x"].shape[0]
-    raise_learner_error(record)
+    raise_learner_error(record, LOSS_HINTS)
     returned = record.get("returned")
     if not (isinstance(returned, list) and len(returned) == 2):
         raise CheckFailed("unrolled_loss must return two things", expected="(total_loss, step_losses)",
@@ -494,29 +546,31 @@ def _loss_record(record, case) -> tuple[np.ndarray, float]:
         raise CheckFailed("each L_t must be one number", expected=f"{steps} numbers", found=f"an array of shape "
                           f"{values.shape}" + (": one loss per example, not averaged over the batch"
                                                if per_example else ""),
-                          hint="average the per-example cross-entropies over the batch (tf.reduce_mean).")
+                          hint="average the per-example cross-entropies over the batch (ops.mean).")
     total = found_as_array(total, "the total loss L", "one number", "L is the sum of the L_t.")
     if total.shape != ():
         raise CheckFailed("the total loss L must be one number", expected="a scalar",
-                          found=f"an array of shape {total.shape}", hint="add up the L_t: tf.add_n(step_losses).")
+                          found=f"an array of shape {total.shape}", hint="add up the L_t into one number.")
     return values, float(total)
 
 
-def _loss_gradients(record, ref, batch, steps) -> None:
+def _loss_gradients(record, ref, batch, steps, backend) -> None:
     gradients = record.get("gradients")
     if gradients is None or any(g is None for g in gradients):
         raise CheckFailed(
             "no gradient flows from the total loss L back to the cell's weights",
-            expected="L as a TensorFlow tensor computed from the cell's outputs",
+            expected=f"L as a tensor computed from the cell's outputs with keras.ops, which {DIFFERENTIATES[backend]} "
+            "can differentiate",
             found=f"L returned as {shown(record['returned'][0])}" if gradients is None else "no gradient (None)",
-            hint="keep every step in TensorFlow (tf.add_n, tf.reduce_mean); float(), .numpy() or NumPy "
-            "functions cut the gradient that training needs.")
+            hint=f"keep every step in keras.ops (ops.mean, a sum of the L_t); {CUTS[backend]} cut the gradient "
+            "that training needs.")
     worst = max(max_diff(g, r) if np.shape(g) == np.shape(r) else np.inf for g, r in zip(gradients, ref["gradients"]))
     if len(gradients) != len(ref["gradients"]) or worst > 1e-3:
         raise CheckFailed(f"the gradient of L differs from that of keras RNN + cross-entropy, on a batch of {batch} "
                           f"sequences of length {steps} (max |diff| {worst:.3g}) although the values match",
                           expected="the gradient of the same computation", found="another gradient",
-                          hint="tf.stop_gradient or constants in the loop change what training sees.")
+                          hint=f"part of the loop is hidden from {DIFFERENTIATES[backend]} ({CUTS[backend]}) or held "
+                          "constant, the state h_t above all: the gradient must flow through every step.")
 
 
 def unrolled_loss(inputs, data):
@@ -544,6 +598,6 @@ def unrolled_loss(inputs, data):
                               found=f"{total:.4f}" + (f" ({what})" if what else ""),
                               hint="the unrolled network's loss adds up the losses of every time step.")
     for record, case, ref in zip(records, cases, refs):
-        _loss_gradients(record, ref, *case["x"].shape[:2])
+        _loss_gradients(record, ref, *case["x"].shape[:2], backend_of(data))
     return (f"per-step losses, total and its gradient match keras RNN + cross-entropy for 3 cells whose output "
             f"is not their state, over {', '.join(str(c['x'].shape[1]) for c in cases)} steps")
