@@ -82,6 +82,7 @@ _KNOWN_MISTAKES = {  # words of an error message (TensorFlow's, JAX's or PyTorch
     "incompatible shapes for broadcasting": _BROADCAST,
     "Matrix size-incompatible": _MISFIT,
     "cannot be multiplied": _MISFIT,
+    "Expected size for first two dimensions of batch2 tensor": _MISFIT,
     "dot_general requires contracting dimensions": _MISFIT,
     "traced array": _TRACED,
     "tracer value": _TRACED,

@@ -203,6 +203,7 @@ BACKEND_ERRORS = [
     ("dot_general requires contracting dimensions to have the same shape, got (3,) and (4,).", "do not fit"),
     ("mul got incompatible shapes for broadcasting: (2, 3), (4, 5).", "keras.ops.matmul"),
     ("mat1 and mat2 shapes cannot be multiplied (2x3 and 4x5)", "do not fit"),
+    ("Expected size for first two dimensions of batch2 tensor to be: [2, 5] but got: [2, 4].", "do not fit"),
     ("The size of tensor a (3) must match the size of tensor b (5) at non-singleton dimension 1", "keras.ops.matmul"),
     ("Abstract tracer value encountered where concrete value is expected: traced array with shape float32[]",
      "traced, not numbers"),
