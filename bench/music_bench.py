@@ -1,6 +1,16 @@
-"""Lab 03 bench: our music model and sampler against the MIT 6.S191 lab configuration.
+"""Lab 03 bench: the lab on each Keras backend, and our music model and sampler against the MIT 6.S191 lab.
 
-Prints three figures, each measured side by side with its baseline in this one run:
+By default (`--part backends`, about 5 minutes on a 2-core CPU) it prints, for each backend installed
+(TensorFlow, JAX, PyTorch), one after the other on this machine in this one run: the time of one
+training step of the lab (the solution notebook's own compute_loss and train_step for that backend,
+at the notebook's size: LSTM 384, batch 32, 100 characters), the first step's time (it compiles),
+and the characters per second of the batch sampler (music.Sampler with the notebook's sampling_step,
+100 songs of 300 characters, after a short sample that compiles it). Each backend runs in a fresh
+subprocess with KERAS_BACKEND set; the load average is printed beside them, since a shared machine
+slows each backend alike only when the load stays the same.
+
+The other parts (TensorFlow; `--part all` takes hours) print, each measured side by side with its
+baseline in one run:
 1. training: wall time for our default configuration to reach the baseline's best validation loss
    (held-out songs), as a fraction of the baseline's wall time over its 3000 iterations;
 2. sampling: characters per second of our compiled batch sampler vs one eager model call per
@@ -11,7 +21,9 @@ Prints three figures, each measured side by side with its baseline in this one r
 4. the sampling panel (labhelpers/steer.py): seconds per "generate" click, sampling with a
    one-character-per-call loop like the learner's generate_text and with the compiled sampler.
 
-    python bench/music_bench.py                   # everything, the baseline's 3000 steps in full
+    python bench/music_bench.py                   # the backends side by side (about 5 minutes)
+    python bench/music_bench.py --part all        # 1 to 4, the baseline's 3000 steps in full
+    python bench/music_bench.py --quick           # the same, 6 steps and 20 songs per backend (about 2 minutes)
     python bench/music_bench.py --part sample     # the sampler figure only (a minute)
     python bench/music_bench.py --baseline-steps 100 --baseline-best 1.167   # extrapolated, and says so
     python bench/music_bench.py --part quality --our-steps 800   # ours only, then 3 and 4 (about 10 minutes)
@@ -25,16 +37,23 @@ elsewhere (1.167 nats/char at step 1300 on these held-out songs, with Keras on a
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import re
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
-import tensorflow as tf  # noqa: E402
 
-from labhelpers import critic, music, steer, tunes  # noqa: E402
+from labhelpers import backends, critic, music, steer, tunes  # noqa: E402
+from labhelpers.backends import to_numpy  # noqa: E402
+
+SOLUTION = Path(__file__).resolve().parent.parent / "solutions" / "03_music_generation.ipynb"
 
 BASELINE = dict(embedding_dim=256, rnn_units=1024, dropout=0.0, batch_size=8, seq_length=100, learning_rate=5e-3)
 OURS = dict(embedding_dim=64, rnn_units=384, dropout=0.3, batch_size=32, seq_length=100, learning_rate=5e-3)
@@ -61,6 +80,8 @@ def random_windows(vectorized, seq_length, batch_size):
 
 
 def compiled_train_step():
+    import tensorflow as tf
+
     @tf.function
     def train_step(model, optimizer, x, y):
         with tf.GradientTape() as tape:
@@ -73,6 +94,8 @@ def compiled_train_step():
 
 
 def run_training(name, config, data, steps, eval_every, stop_below=None):
+    import tensorflow as tf
+
     """Train one configuration; returns its history. Stops early once val loss <= stop_below."""
     keras.utils.set_random_seed(1)
     model = build(len(data["vocab"]), config["embedding_dim"], config["rnn_units"], config["dropout"])
@@ -133,6 +156,8 @@ def bench_training(data, baseline_steps, our_steps, baseline_best=None):
 
 
 def bench_sampling(data, characters=300, songs=64):
+    import tensorflow as tf
+
     print(f"2. Sampling at the baseline's size (LSTM {BASELINE['rnn_units']}):")
     model = build(len(data["vocab"]), BASELINE["embedding_dim"], BASELINE["rnn_units"])
     eager = music.ModelStep(model, sampling_step, compiled=False)
@@ -180,6 +205,8 @@ def bench_quality(model, data, count=100, length=600, temperatures=(0.5, 0.8, 1.
 
 
 def bench_panel(model, data, clicks=5, length=600, temperature=0.8):
+    import tensorflow as tf
+
     print(f"4. Sampling panel: seconds per click ({length} characters, notation, sound and nearest tune):")
     step = music.ModelStep(model, sampling_step)
     sampler = music.Sampler(model, sampling_step, data["char2idx"], data["vocab"])
@@ -205,17 +232,103 @@ def bench_panel(model, data, clicks=5, length=600, temperature=0.8):
               f"{sum(r['valid'] for r in results)} of {clicks} valid")
 
 
+# ---------------------------------------------------------------- the backends side by side
+BACKEND_STEPS, BACKEND_SONGS, BACKEND_CHARACTERS = 20, 100, 300
+if os.environ.get("LAB_QUICK") == "1":  # --quick (a shared machine): fewer steps and songs, the same figures
+    BACKEND_STEPS, BACKEND_SONGS, BACKEND_CHARACTERS = 6, 20, 200
+
+
+def notebook_answers(backend: str) -> dict:
+    """compute_loss, train_step and sampling_step as the solution notebook defines them on `backend`."""
+    import nbformat
+
+    from labhelpers.release import backend_view
+
+    view = backend_view(nbformat.read(SOLUTION, as_version=4), backend)
+    namespace = {"keras": keras, "np": np, "music": music}
+    for cell in view.cells:
+        if cell.cell_type == "code" and re.search(r"^def (compute_loss|train_step|sampling_step)\b", cell.source, re.M):
+            exec(compile(cell.source, f"{SOLUTION.name} ({backend})", "exec"), namespace)  # noqa: S102
+    return namespace
+
+
+def bench_this_backend(data) -> dict:
+    """One backend's figures (in the subprocess that runs it): training step and sampler."""
+    answers = notebook_answers(keras.backend.backend())
+    keras.utils.set_random_seed(1)
+    model = build(len(data["vocab"]), OURS["embedding_dim"], OURS["rnn_units"], OURS["dropout"])
+    optimizer = keras.optimizers.Adam(OURS["learning_rate"])
+    optimizer.build(model.trainable_variables)
+    batches = [random_windows(data["train"], OURS["seq_length"], OURS["batch_size"]) for _ in range(BACKEND_STEPS + 1)]
+    seconds = []
+    for x, y in batches:
+        start = time.perf_counter()
+        float(to_numpy(answers["train_step"](model, optimizer, x, y)))  # waits for the step (JAX runs ahead)
+        seconds.append(time.perf_counter() - start)
+    sampler = music.Sampler(model, answers["sampling_step"], data["char2idx"], data["vocab"])
+    start = time.perf_counter()
+    sampler.sample("X:", 2, 10)
+    sampler_first = time.perf_counter() - start
+    start = time.perf_counter()
+    sampler.sample("X:", BACKEND_SONGS, BACKEND_CHARACTERS)
+    rate = BACKEND_SONGS * BACKEND_CHARACTERS / (time.perf_counter() - start)
+    return {"banner": backends.banner(), "first_step": seconds[0], "step": float(np.median(seconds[1:])),
+            "sampler_first": sampler_first, "chars_per_second": rate}
+
+
+def bench_backends(timeout: int = 240) -> None:
+    print(f"Lab 03 on each backend: the notebook's train_step at its size (LSTM {OURS['rnn_units']}, batch "
+          f"{OURS['batch_size']}, {OURS['seq_length']} characters; median of {BACKEND_STEPS} steps after the first), "
+          f"and music.Sampler with its sampling_step ({BACKEND_SONGS} songs x {BACKEND_CHARACTERS} characters)")
+    print(f"   load average before: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
+    rows = []
+    for backend in backends.BACKENDS:
+        if not backends.installed(backend):
+            print(f"   {backends.TITLES[backend]:10} not installed (python -m labhelpers setup --backend {backend})")
+            continue
+        started = time.perf_counter()
+        try:
+            run = subprocess.run([sys.executable, __file__, "--part", "this-backend"], capture_output=True, text=True,
+                                 env={**os.environ, backends.ENV: backend}, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            print(f"   {backends.TITLES[backend]:10} did not finish within {timeout} s")
+            continue
+        found = [line for line in run.stdout.splitlines() if line.startswith("{")]
+        if run.returncode or not found:
+            print(f"   {backends.TITLES[backend]:10} failed: {(run.stderr or run.stdout).strip().splitlines()[-1:]}")
+            continue
+        rows.append((backend, json.loads(found[-1]), time.perf_counter() - started, os.getloadavg()[0]))
+        print(f"   {backends.TITLES[backend]:10} done in {rows[-1][2]:.0f} s", flush=True)
+    print(f"   {'backend':40} {'train step':>11} {'first step':>11} {'sampler':>14} {'its first call':>15} "
+          f"{'run':>6} {'load':>5}")
+    for backend, r, wall, load in rows:
+        print(f"   {r['banner']:40} {r['step'] * 1000:8.0f} ms {r['first_step']:9.1f} s {r['chars_per_second']:8,.0f} "
+              f"char/s {r['sampler_first']:13.1f} s {wall:5.0f} s {load:5.1f}")
+    print("   (first step and first call include compiling: tf.function, jax.jit; PyTorch runs eagerly; "
+          "load: the 1-minute load average when the backend finished)")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--part", choices=["all", "train", "sample", "quality"], default="all")
+    parser.add_argument("--part", choices=["backends", "all", "train", "sample", "quality", "this-backend"],
+                        default="backends")
+    parser.add_argument("--quick", action="store_true", help="the backends side by side with fewer steps and "
+                        "songs (LAB_QUICK=1 does the same): about 2 minutes")
     parser.add_argument("--baseline-steps", type=int, default=3000)
     parser.add_argument("--our-steps", type=int, default=3000)
     parser.add_argument("--baseline-best", type=float, help="the baseline's best validation loss over its 3000 "
                         "steps, when --baseline-steps is fewer")
     args = parser.parse_args()
+    if args.quick and os.environ.get("LAB_QUICK") != "1":  # the subprocesses read it from the environment
+        os.environ["LAB_QUICK"] = "1"
+        global BACKEND_STEPS, BACKEND_SONGS, BACKEND_CHARACTERS
+        BACKEND_STEPS, BACKEND_SONGS, BACKEND_CHARACTERS = 6, 20, 200
+    if args.part == "backends":
+        return bench_backends()
     data = load_data()
-    print(f"{len(data['train']):,} training characters, {len(data['val']):,} held out; "
-          f"devices: {[d.device_type for d in tf.config.list_physical_devices()]}")
+    if args.part == "this-backend":
+        return print(json.dumps(bench_this_backend(data)))
+    print(f"{len(data['train']):,} training characters, {len(data['val']):,} held out; {backends.banner()}")
     if args.part in ("all", "sample"):
         bench_sampling(data)
     if args.part in ("all", "train"):

@@ -2,21 +2,28 @@
 
 Media (validity, audio, piano rolls) live in labhelpers/tunes.py; the exercise checks in
 labhelpers/probes/music.py and labhelpers/judges/music/.
+
+Written with Keras and keras.ops for Keras' three backends. Where compiling differs (the sampling
+step and the batch sampler, a forward pass for evaluation), each backend gets its own: a tf.function
+on TensorFlow, jax.jit of a pure function of the variables' values on JAX (an eager Keras LSTM
+recompiles its loop at every call there), and eager PyTorch under torch.no_grad().
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import time
+import weakref
 from pathlib import Path
 
 import keras
 import numpy as np
 import regex
-import tensorflow as tf
 
 from labhelpers import mitdl
+from labhelpers.backends import to_numpy
 from labhelpers.probes.music import (  # noqa: F401 (the notebook calls music.check_...)
     check_build_model,
     check_compute_loss,
@@ -84,14 +91,61 @@ def validation_batches(vectorized, seq_length: int, batch_size: int) -> list[tup
     return [(x[i:i + batch_size], y[i:i + batch_size]) for i in range(0, count, batch_size)]
 
 
+def no_grad():
+    """torch.no_grad() on PyTorch (no graph is kept for gradients nobody takes); elsewhere nothing."""
+    if keras.backend.backend() == "torch":
+        import torch
+
+        return torch.no_grad()
+    return contextlib.nullcontext()
+
+
+_FORWARD = weakref.WeakKeyDictionary()  # model -> its compiled inference pass (JAX)
+
+
+def _inference(model):
+    """model(x, training=False), compiled on JAX once per model (an eager call there recompiles the LSTM's
+    loop each time); as it is elsewhere."""
+    if keras.backend.backend() != "jax":
+        return lambda x: model(x, training=False)
+    if model not in _FORWARD:
+        import jax
+
+        def forward(trainable, non_trainable, x):
+            return model.stateless_call(trainable, non_trainable, x, training=False)[0]
+
+        _FORWARD[model] = jax.jit(forward)
+    jitted = _FORWARD[model]
+    return lambda x: jitted([v.value for v in model.trainable_variables],
+                            [v.value for v in model.non_trainable_variables], x)
+
+
 def evaluate(model, batches) -> float:
     """Mean cross-entropy per character (nats) over fixed batches."""
-    total, chars = 0.0, 0
-    for x, y in batches:
-        logits = model(x, training=False)
-        total += float(tf.reduce_sum(keras.losses.sparse_categorical_crossentropy(y, logits, from_logits=True)))
-        chars += y.size
+    total, chars, forward = 0.0, 0, _inference(model)
+    with no_grad():
+        for x, y in batches:
+            logits = forward(x)
+            total += float(to_numpy(keras.ops.sum(
+                keras.losses.sparse_categorical_crossentropy(y, logits, from_logits=True))))
+            chars += y.size
     return total / chars
+
+
+def training_state(model, optimizer) -> tuple[list, list, list]:
+    """(trainable, non_trainable, optimizer_variables): the values of the model's and the optimizer's
+    variables, the state a pure JAX training step takes in and hands back."""
+    return ([v.value for v in model.trainable_variables], [v.value for v in model.non_trainable_variables],
+            [v.value for v in optimizer.variables])
+
+
+def assign_training_state(model, optimizer, state) -> None:
+    """Write a state from `training_state` (new values) back into the model's and the optimizer's variables."""
+    trainable, non_trainable, optimizer_variables = state
+    for variables, values in ((model.trainable_variables, trainable), (model.non_trainable_variables, non_trainable),
+                              (optimizer.variables, optimizer_variables)):
+        for variable, value in zip(variables, values):
+            variable.assign(value)
 
 
 class Checkpoint:
@@ -145,7 +199,7 @@ class TrainingLog:
         return self.bar
 
     def add(self, loss) -> None:
-        self.running.append(float(loss))
+        self.running.append(float(to_numpy(loss)))
 
     def evaluate(self, step: int, val_loss: float) -> None:
         history = self.history
@@ -197,16 +251,41 @@ def model_layers(model):
 class ModelStep:
     """Your `sampling_step` bound to a trained model's layers and compiled: (char_ids, state) -> (logits, state).
 
-    `sampling_step(embedding, lstm, dense, char_ids, state)` is exercise 3.6a.
+    `sampling_step(embedding, lstm, dense, char_ids, state)` is exercise 3.6a. Compiled means a
+    tf.function on TensorFlow, jax.jit on JAX (the layers' weights passed in as values), and on
+    PyTorch an eager call under torch.no_grad().
     """
 
     def __init__(self, model, sampling_step, compiled: bool = True):
         self.embedding, self.lstm, self.dense = model_layers(model)
         self.sampling_step = sampling_step
-        self._step = tf.function(self._one_step) if compiled else self._one_step
+        self.variables = [*self.embedding.variables, *self.lstm.variables, *self.dense.variables]
+        self._step = self._compiled() if compiled else self._one_step
+
+    def _compiled(self):
+        backend = keras.backend.backend()
+        if backend == "tensorflow":
+            import tensorflow as tf
+
+            return tf.function(self._one_step)
+        if backend == "jax":
+            import jax
+
+            def pure(values, char_ids, state):
+                with keras.StatelessScope(state_mapping=list(zip(self.variables, values))):
+                    return self._one_step(char_ids, state)
+
+            jitted = jax.jit(pure)
+            return lambda char_ids, state: jitted([v.value for v in self.variables], char_ids, state)
+
+        def without_graph(char_ids, state):
+            with no_grad():
+                return self._one_step(char_ids, state)
+
+        return without_graph
 
     def initial_state(self, batch_size: int):
-        zeros = tf.zeros((batch_size, self.lstm.units))
+        zeros = keras.ops.zeros((batch_size, self.lstm.units))
         return [zeros, zeros]
 
     def _one_step(self, char_ids, state):
@@ -214,34 +293,86 @@ class ModelStep:
         return logits, list(state)  # a list, as initial_state gives, whether the step returns a list or a tuple
 
     def __call__(self, char_ids, state):
-        return self._step(char_ids, state)
+        return self._step(keras.ops.convert_to_tensor(char_ids), state)
 
 
 class Sampler:
-    """Samples many songs at once with your `sampling_step`, the whole loop compiled into one TensorFlow graph."""
+    """Samples many songs at once with your `sampling_step`, the whole loop compiled: one TensorFlow graph,
+    one jax.jit (a lax.scan over the characters), or on PyTorch a loop under torch.no_grad()."""
 
     def __init__(self, model, sampling_step, char2idx: dict, idx2char):
         self.step = ModelStep(model, sampling_step, compiled=False)
         self.char2idx, self.idx2char = char2idx, np.asarray(idx2char)
-        self._sample = tf.function(self._sample_graph)
+        self._sample = {"tensorflow": self._tensorflow, "jax": self._jax}.get(keras.backend.backend(), self._eager)()
 
-    def _sample_graph(self, start_ids, length, temperature):
-        batch = tf.shape(start_ids)[0]
-        state = self.step.initial_state(batch)
-        logits = tf.zeros((batch, self.step.dense.units))
-        for t in tf.range(tf.shape(start_ids)[1]):
-            logits, state = self.step(start_ids[:, t], state)
-        out = tf.TensorArray(tf.int32, size=length)
-        for i in tf.range(length):
-            next_ids = tf.random.categorical(logits / temperature, 1, dtype=tf.int32)[:, 0]
-            out = out.write(i, next_ids)
-            logits, state = self.step(next_ids, state)
-        return tf.transpose(out.stack())
+    def _tensorflow(self):
+        import tensorflow as tf
+
+        step = self.step
+
+        def sample_graph(start_ids, length, temperature):
+            batch = tf.shape(start_ids)[0]
+            state = step.initial_state(batch)
+            logits = tf.zeros((batch, step.dense.units))
+            for t in tf.range(tf.shape(start_ids)[1]):
+                logits, state = step(start_ids[:, t], state)
+            out = tf.TensorArray(tf.int32, size=length)
+            for i in tf.range(length):
+                next_ids = tf.random.categorical(logits / temperature, 1, dtype=tf.int32)[:, 0]
+                out = out.write(i, next_ids)
+                logits, state = step(next_ids, state)
+            return tf.transpose(out.stack())
+
+        graph = tf.function(sample_graph)
+        return lambda start, length, temperature: graph(tf.constant(start), tf.constant(length),
+                                                        tf.constant(temperature, tf.float32)).numpy()
+
+    def _jax(self):
+        import jax
+
+        step, seeds = self.step, keras.random.SeedGenerator()
+
+        def sample(values, start_ids, key, temperature, length):
+            with keras.StatelessScope(state_mapping=list(zip(step.variables, values))):
+                def read(carry, ids):
+                    return step(ids, carry[1]), None
+
+                def write(carry, key):
+                    logits, state = carry
+                    next_ids = jax.random.categorical(key, logits / temperature, axis=-1).astype("int32")
+                    return step(next_ids, state), next_ids
+
+                batch = start_ids.shape[0]
+                logits = keras.ops.zeros((batch, step.dense.units))
+                carry, _ = jax.lax.scan(read, (logits, step.initial_state(batch)), start_ids.T)
+                _, out = jax.lax.scan(write, carry, jax.random.split(key, length))
+            return out.T
+
+        jitted = jax.jit(sample, static_argnums=4)
+        return lambda start, length, temperature: np.asarray(jitted(
+            [v.value for v in step.variables], start, seeds.next(), np.float32(temperature), int(length)))
+
+    def _eager(self):
+        step, seeds = self.step, keras.random.SeedGenerator()
+
+        def sample(start, length, temperature):
+            with no_grad():
+                state = step.initial_state(start.shape[0])
+                for t in range(start.shape[1]):
+                    logits, state = step(start[:, t], state)
+                out = []
+                for _ in range(length):
+                    next_ids = keras.random.categorical(logits / temperature, 1, dtype="int32", seed=seeds)[:, 0]
+                    out.append(to_numpy(next_ids))
+                    logits, state = step(next_ids, state)
+            return np.stack(out, axis=1)
+
+        return sample
 
     def sample(self, start_string: str, count: int, length: int, temperature: float = 1.0) -> list[str]:
         """`count` texts of `length` characters after `start_string`, each starting with it."""
         start = np.array([[self.char2idx[c] for c in start_string]] * count, dtype="int32")
-        ids = self._sample(tf.constant(start), tf.constant(length), tf.constant(temperature, tf.float32)).numpy()
+        ids = self._sample(start, length, temperature)
         return [start_string + "".join(self.idx2char[row]) for row in ids]
 
 

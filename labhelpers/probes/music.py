@@ -2,24 +2,51 @@
 
 The models and the sampling step that the learner's code is run on (`training_model`, Keras' layers
 for 3.6a, `ToyStep`) are built here from the drawn weights; what they compute is decided by the
-judges' references.
+judges' references. They run on any Keras backend and record which (`backend`), for the judges'
+wording: gradients through labhelpers.autodiff, a step compiled as the lab compiles it there
+(tf.function, jax.jit; PyTorch runs it eagerly, under torch.no_grad() where the lab samples).
 """
 
 from __future__ import annotations
 
+import contextlib
+
 import keras
 import numpy as np
-import tensorflow as tf
 
+from labhelpers.autodiff import value_and_gradients
 from labhelpers.grading import Lab, LearnerError, attempt, error_record, shorten
+
+
+def _unroll() -> bool:
+    """Whether the LSTMs that the probes call eagerly are unrolled: on JAX, where an eager LSTM otherwise compiles
+    its loop (a lax.scan) anew at every call; unrolled over the checks' few steps it runs op by op, the same
+    operations in the same order, each compiled once per shape. (A jitted step, as in 3.5, keeps its loop: it is
+    compiled once, and compiles faster as a loop than unrolled.)"""
+    return keras.backend.backend() == "jax"
+
+
+@contextlib.contextmanager
+def _unrolled(model):
+    """The learner's recurrent layers unrolled while the probe calls the model (see `_unroll`), as they were after."""
+    layers = [layer for layer in model._flatten_layers(include_self=True, recursive=True)
+              if isinstance(layer, keras.layers.RNN)] if _unroll() else []
+    saved = [layer.unroll for layer in layers]
+    for layer in layers:
+        layer.unroll = True
+    try:
+        yield
+    finally:
+        for layer, unroll in zip(layers, saved):
+            layer.unroll = unroll
 
 
 def reference_layers(weights: dict):
     """Keras' Embedding, LSTM (return_sequences) and Dense, built with the given weights."""
     vocab, embedding = np.shape(weights["embedding"][0])
     units = np.shape(weights["lstm"][1])[0]
-    layers = (keras.layers.Embedding(vocab, embedding), keras.layers.LSTM(units, return_sequences=True),
-              keras.layers.Dense(vocab))
+    layers = (keras.layers.Embedding(vocab, embedding),
+              keras.layers.LSTM(units, return_sequences=True, unroll=_unroll()), keras.layers.Dense(vocab))
     for layer, shape, name in zip(layers, [(None, None), (None, None, embedding), (None, None, units)],
                                   ["embedding", "lstm", "dense"]):
         layer.build(shape)
@@ -33,6 +60,10 @@ def _outcome(function, *args):
         return {"returned": attempt(function, *args)}
     except LearnerError as error:
         return {"error": error.record}
+
+
+def _tensor(values, dtype):
+    return keras.ops.convert_to_tensor(np.asarray(values), dtype)
 
 
 def _kind(value) -> str:
@@ -116,46 +147,58 @@ def build_model(build_model, inputs):
             cases.append({"not_a_model": _kind(model)})
             continue
         tokens = case["tokens"]
-        attempt(model, tokens)  # builds it
-        groups = {name: [np.asarray(w) for w in ws] for name, ws in case["weights"].items()}
-        layers = _place_weights(model, groups)
-        cases.append({
-            "layers": layers,
-            "default": attempt(model, tokens),
-            "inference": [attempt(model, tokens, training=False) for _ in range(2)],
-            "training": [attempt(model, tokens, training=True) for _ in range(case["training_calls"])],
-        })
+        with _unrolled(model):
+            attempt(model, tokens)  # builds it
+            groups = {name: [np.asarray(w) for w in ws] for name, ws in case["weights"].items()}
+            layers = _place_weights(model, groups)
+            cases.append({
+                "layers": layers,
+                "default": attempt(model, tokens),
+                "inference": [attempt(model, tokens, training=False) for _ in range(2)],
+                "training": [attempt(model, tokens, training=True) for _ in range(case["training_calls"])],
+            })
     return {"cases": cases}
 
 
 # ---------------------------------------------------------------- 3.4 compute_loss
 def compute_loss(compute_loss, inputs):
-    """compute_loss(labels, logits) on each case, and the gradient of what it returned."""
+    """compute_loss(labels, logits) on each case, and the gradient of what it returned (None where the backend
+    cannot differentiate it: not a floating-point scalar, or computed outside the backend's graph)."""
     results = []
     for case in inputs["cases"]:
-        labels = np.asarray(case["labels"]) if case["numpy_labels"] else tf.constant(case["labels"])
-        logits = tf.constant(case["logits"], tf.float32)
-        with tf.GradientTape() as tape:
-            tape.watch(logits)
-            loss = attempt(compute_loss, labels, logits)
-        gradient = None
-        if tf.is_tensor(loss) and loss.dtype.is_floating:
-            gradient = tape.gradient(loss, logits)
-        results.append({"returned": loss, "kind": _kind(loss), "gradient": gradient})
-    return {"cases": results}
+        labels = np.asarray(case["labels"]) if case["numpy_labels"] else _tensor(case["labels"], "int32")
+
+        def run(logits):
+            loss = compute_loss(labels, logits)
+            return loss, loss
+
+        _, loss, _, gradients = attempt(value_and_gradients, run, (), [np.asarray(case["logits"], "float32")])
+        results.append({"returned": loss, "kind": _kind(loss), "gradient": gradients and gradients[0]})
+    return {"backend": keras.backend.backend(), "cases": results}
 
 
 # ---------------------------------------------------------------- 3.5 train_step
+def _executing_eagerly() -> bool:
+    """Whether TensorFlow runs op by op here (not inside a tf.function); elsewhere True (see train_step)."""
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        return tf.executing_eagerly()
+    return True
+
+
 class ModeScale(keras.layers.Layer):
-    """Multiplies by one factor in training mode and by another otherwise; notes if it ran eagerly."""
+    """Multiplies by one factor in training mode and by another otherwise; counts its calls (a compiled step
+    calls it once, when it is traced) and those run eagerly on TensorFlow."""
 
     def __init__(self, training_scale, inference_scale, **kwargs):
         super().__init__(**kwargs)
         self.training_scale, self.inference_scale = training_scale, inference_scale
-        self.eager_calls = 0
+        self.calls = self.eager_calls = 0
 
     def call(self, inputs, training=False):
-        self.eager_calls += int(tf.executing_eagerly())
+        self.calls += 1
+        self.eager_calls += int(_executing_eagerly())
         return inputs * (self.training_scale if training else self.inference_scale)
 
 
@@ -166,56 +209,98 @@ def training_model(case) -> tuple[keras.Model, ModeScale]:
     model = keras.Sequential([keras.Input((None,), dtype="int32"), keras.layers.Embedding(vocab, embedding),
                               keras.layers.LSTM(units, return_sequences=True), scale, keras.layers.Dense(vocab)])
     model.set_weights([np.asarray(w) for w in case["weights"]])
-    scale.eager_calls = 0
+    scale.calls = scale.eager_calls = 0
     return model, scale
 
 
+def _weights(model) -> list[np.ndarray]:
+    return [np.asarray(w) for w in model.get_weights()]
+
+
 def train_step(train_step, inputs):
-    """One call of train_step per case on a fresh model and SGD optimizer: loss and weights after."""
-    results = []
+    """train_step on a fresh model and SGD optimizer per case: the loss returned and the weights after it.
+
+    On TensorFlow one call, and whether it is a tf.function that never ran the model eagerly. On JAX and
+    PyTorch a second call on the same model and batch too (`then`): PyTorch adds each step's gradient to
+    the .grad left by the step before unless they are cleared, and a step compiled with jax.jit traces the
+    model once, at the first call, so a second call that runs the model again was not compiled."""
+    backend = keras.backend.backend()
+    results, traced_once = [], []
     for case in inputs["cases"]:
         model, scale = training_model(case)
         optimizer = keras.optimizers.SGD(case["learning_rate"])
         optimizer.build(model.trainable_variables)
-        x, y = (tf.constant(case[k], tf.int32) for k in ("x", "y"))
+        x, y = (_tensor(case[k], "int32") for k in ("x", "y"))
         loss = attempt(train_step, model, optimizer, x, y)
-        results.append({"returned": loss, "kind": _kind(loss), "weights": model.get_weights(),
-                        "eager_calls": scale.eager_calls})
-    return {"compiled": hasattr(train_step, "get_concrete_function"), "cases": results}
+        result = {"returned": loss, "kind": _kind(loss), "weights": _weights(model), "eager_calls": scale.eager_calls}
+        if backend != "tensorflow":
+            first = scale.calls
+            again = attempt(train_step, model, optimizer, x, y)
+            result["then"] = {"returned": again, "kind": _kind(again), "weights": _weights(model)}
+            traced_once.append(0 < first == scale.calls)
+        results.append(result)
+    compiled = {"tensorflow": hasattr(train_step, "get_concrete_function"), "jax": all(traced_once)}.get(backend, True)
+    return {"backend": backend, "compiled": compiled, "cases": results}
 
 
 # ---------------------------------------------------------------- 3.6a sampling_step
-def _traced(sampling_step, layers, ids, state):
-    """The step traced into a graph, as music.ModelStep and music.Sampler run it, and called once.
+def _compiled_call(sampling_step, layers, ids, state):
+    """The step called once compiled as music.ModelStep and music.Sampler run it: traced into a tf.function's
+    graph, jitted by jax.jit with the layers' weights passed in, or on PyTorch under torch.no_grad().
 
-    A concrete function traced anew at each check does not trip TensorFlow's retracing warning. An
-    error keeps its last line, the learner's own error below TensorFlow's "in user code" trace.
+    A concrete function traced anew at each check does not trip TensorFlow's retracing warning.
     """
-    graph = tf.function(lambda i, s: sampling_step(*layers, i, s))
+    backend = keras.backend.backend()
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        graph = tf.function(lambda i, s: sampling_step(*layers, i, s))
+        return graph.get_concrete_function(ids, state)(ids, state)
+    if backend == "jax":
+        import jax
+
+        variables = [v for layer in layers for v in layer.variables]
+
+        def pure(values, i, s):
+            with keras.StatelessScope(state_mapping=list(zip(variables, values))):
+                return sampling_step(*layers, i, s)
+
+        return jax.jit(pure)([v.value for v in variables], ids, state)
+    import torch
+
+    with torch.no_grad():
+        return sampling_step(*layers, ids, state)
+
+
+def _compiled(sampling_step, layers, ids, state):
+    """{"returned": ...} or {"error": ...} of `_compiled_call`. An error keeps its last line: the learner's own
+    error, below TensorFlow's "in user code" trace or JAX's notes on tracing."""
     try:
-        return {"returned": graph.get_concrete_function(ids, state)(ids, state)}
+        return {"returned": _compiled_call(sampling_step, layers, ids, state)}
     except Exception as error:
-        lines = [line.strip() for line in str(error).splitlines() if line.strip()]
-        return {"error": {**error_record(error), "message": shorten(lines[-1] if lines else "", 300)}}
+        lines = [line.strip() for line in str(error).splitlines() if line.strip() and not line.startswith("---")]
+        last = lines[-1] if keras.backend.backend() == "tensorflow" else next(
+            (line for line in lines if not line.lower().startswith(("see ", "the error occurred", "this "))), "")
+        return {"error": {**error_record(error), "message": shorten(last if lines else "", 300)}}
 
 
 def sampling_step(sampling_step, inputs):
     """sampling_step from the drawn state (eagerly and compiled), then carried from zeros over the prefix."""
     layers = reference_layers(inputs["weights"])  # Keras' own layers with the drawn weights
-    ids, state = tf.constant(inputs["ids"], tf.int32), [tf.constant(inputs[k], tf.float32) for k in "hc"]
+    ids, state = _tensor(inputs["ids"], "int32"), [_tensor(inputs[k], "float32") for k in "hc"]
     given = _outcome(sampling_step, *layers, ids, state)
     if "error" in given:
-        return {"given": given}
-    compiled = _traced(sampling_step, layers, ids, state)
+        return {"backend": keras.backend.backend(), "given": given}
+    compiled = _compiled(sampling_step, layers, ids, state)
     prefix = np.asarray(inputs["prefix"])
-    state, sequence = [tf.zeros(np.shape(inputs["h"]))] * 2, []
+    state, sequence = [keras.ops.zeros(np.shape(inputs["h"]))] * 2, []
     for t in range(prefix.shape[1]):
-        sequence.append(_outcome(sampling_step, *layers, tf.constant(prefix[:, t], tf.int32), state))
+        sequence.append(_outcome(sampling_step, *layers, _tensor(prefix[:, t], "int32"), state))
         returned = sequence[-1].get("returned")
         if not (isinstance(returned, (tuple, list)) and len(returned) == 2):
             break
         state = returned[1]
-    return {"given": given, "compiled": compiled, "sequence": sequence}
+    return {"backend": keras.backend.backend(), "given": given, "compiled": compiled, "sequence": sequence}
 
 
 # ---------------------------------------------------------------- 3.6 generate_text
@@ -227,19 +312,20 @@ class ToyStep:
     """
 
     def __init__(self, table):
-        self.table = tf.constant(table, tf.float32)
+        self.table = np.asarray(table, "float32")
 
     def initial_state(self, batch_size):
-        zeros = tf.zeros((batch_size, 1))
+        zeros = keras.ops.zeros((batch_size, 1))
         return [zeros, zeros]
 
     def __call__(self, char_ids, state):
-        ids = tf.convert_to_tensor(char_ids)
-        if ids.shape.rank != 1:
+        ids = keras.ops.convert_to_numpy(char_ids)
+        if ids.ndim != 1:
             raise ValueError(f"step takes char_ids of shape (batch,), one id per row; found shape {ids.shape}")
-        calls = state[0] + 1
-        logits = tf.roll(tf.gather(self.table, ids), shift=tf.cast(calls[0, 0], tf.int32), axis=1)
-        return logits, [calls, tf.cast(ids[:, None], tf.float32)]
+        calls = keras.ops.convert_to_numpy(state[0]) + 1
+        logits = np.roll(self.table[ids.astype("int64")], shift=int(calls[0, 0]), axis=1)
+        return keras.ops.convert_to_tensor(logits), [keras.ops.convert_to_tensor(calls),
+                                                     keras.ops.convert_to_tensor(ids[:, None].astype("float32"))]
 
 
 def generate_text(generate_text, inputs):

@@ -10,7 +10,7 @@ from functools import lru_cache
 import keras
 import numpy as np
 
-from labhelpers import mitdl
+from labhelpers import backends, mitdl
 from labhelpers.grading import CheckFailed, describe_error, found_as_array, matching_mistake, shown
 
 
@@ -19,6 +19,12 @@ def found_kind(value, kind: str) -> str:
     if isinstance(value, dict) and "__object__" in value:
         return value["__object__"]
     return kind
+
+
+def backend_of(data) -> str:
+    """The backend the probe ran on (it records it), TensorFlow if the record names none of the course's."""
+    found = data.get("backend") if isinstance(data, dict) else None
+    return found if found in backends.BACKENDS else backends.DEFAULT
 
 
 def records(data, key: str, count: int, fields: tuple = ()) -> list:
@@ -348,7 +354,20 @@ def _loss_mistakes(labels, logits) -> dict:
     }
 
 
-def _judge_loss_case(case, result) -> float:
+# How each backend's own API cuts a gradient (keras.ops.stop_gradient does on every backend).
+STOPPED = {"tensorflow": "tf.stop_gradient", "jax": "jax.lax.stop_gradient", "torch": ".detach()"}
+# Where the differentiable scalar comes from on each backend.
+SCALAR = {"tensorflow": "a TensorFlow tensor", "jax": "a JAX array", "torch": "a PyTorch tensor"}
+NUMPY_CUTS = ("return the tensor itself: .numpy(), float(), .item() or NumPy functions cut the gradient that "
+              "train_step needs; average with keras.ops.mean.")
+# Errors a compute_loss that leaves the backend's graph raises (check 3.4's hints).
+LOSS_HINTS = {"Can't call numpy() on Tensor that requires grad": "the loss cannot be differentiated through NumPy: "
+              + NUMPY_CUTS,
+              "got an unexpected keyword argument 'axis'": "a NumPy function (np.mean?) was given a PyTorch tensor, "
+              "which it cannot average: use keras.ops.mean, which keeps the tensor and its gradient."}
+
+
+def _judge_loss_case(case, result, backend) -> float:
     labels, logits = np.asarray(case["labels"]), np.asarray(case["logits"], "float64")
     value, kind = result["returned"], result["kind"]
     expected = _per_char(labels, logits).mean()
@@ -368,24 +387,26 @@ def _judge_loss_case(case, result) -> float:
                           expected=f"{expected:.4f}" + (f" = ln({logits.shape[-1]})" if uniform else ""),
                           found=f"{found:.4f}" + (f": {diagnosis}" if diagnosis else ""), hint=hint)
     if result["gradient"] is None:
+        tensor = isinstance(kind, str) and kind.startswith(("EagerTensor", "Tensor", "ArrayImpl", "Array "))
         raise CheckFailed("the loss cannot be differentiated: no gradient flows back to the logits",
-                          expected="a TensorFlow tensor computed from the logits by TensorFlow/Keras ops",
-                          found=f"a {kind} with no path back to the logits (is tf.stop_gradient used?)"
-                          if "Tensor" in kind else found_kind(value, kind),
-                          hint="return the tensor itself: .numpy(), float() or NumPy functions cut the gradient "
-                          "that train_step needs.")
+                          expected=f"{SCALAR[backend]} computed from the logits by Keras ops (keras.ops)",
+                          found=f"a {kind} with no path back to the logits (is {STOPPED[backend]} or "
+                          "keras.ops.stop_gradient used, or NumPy inside?)" if tensor else found_kind(value, kind),
+                          hint=NUMPY_CUTS)
     gradient = found_as_array(result["gradient"], "the loss's gradient", "an array like the logits", hint)
     reference = (np.exp(log_softmax(logits)) - np.eye(logits.shape[-1])[labels]) / labels.size
     if gradient.shape != logits.shape or not np.allclose(gradient, reference, atol=1e-5):
         raise CheckFailed("the loss has the right value but not the gradient of the mean cross-entropy",
                           expected="d loss / d logits = (softmax(logits) - one_hot(labels)) / (batch * time)",
-                          found="another gradient (is part of the computation wrapped in tf.stop_gradient?)", hint=hint)
+                          found=f"another gradient (is part of the computation wrapped in {STOPPED[backend]} or "
+                          "keras.ops.stop_gradient?)", hint=hint)
     return expected
 
 
 def compute_loss(inputs, data):
     results = records(data, "cases", len(inputs["cases"]), ("returned", "kind", "gradient"))
-    losses = [_judge_loss_case(case, result) for case, result in zip(inputs["cases"], results)]
+    backend = backend_of(data)
+    losses = [_judge_loss_case(case, result, backend) for case, result in zip(inputs["cases"], results)]
     vocab = LOSS_CASES[-1][2]
     return (f"matches the mean cross-entropy from logits on {len(losses)} batches, gradient included; a uniform "
             f"guess scores ln({vocab}) = {losses[-1]:.3f}")

@@ -1,17 +1,17 @@
 """Lab 03's judges for the model exercises: 3.3 build_model and 3.5 train_step.
 
-The reference is Keras' own Embedding, LSTM and Dense layers with the drawn weights copied in.
+The reference is Keras' Embedding -> LSTM -> Dense computed in NumPy with the drawn weights (reference.py,
+checked against Keras' own layers in tests/test_music.py), forward and backward.
 """
 
 from __future__ import annotations
 
-import keras
 import numpy as np
-import tensorflow as tf
 
-from labhelpers.judges.music.judges import first_difference, found_kind, log_softmax, records
-from labhelpers.probes.music import reference_layers
+from labhelpers import backends
 from labhelpers.grading import CheckFailed, found_as_array, matching_mistake
+from labhelpers.judges.music import reference
+from labhelpers.judges.music.judges import backend_of, first_difference, found_kind, log_softmax, records
 
 WEIGHT_NAMES = ["Embedding", "LSTM kernel", "LSTM recurrent kernel", "LSTM bias", "Dense kernel", "Dense bias"]
 
@@ -32,9 +32,11 @@ def draw_weights(rng, vocab, embedding, units) -> dict:
 MODEL_SIZES = [(31, 5, 9, 3, 11), (24, 11, 7, 2, 8), (40, 7, 13, 2, 6)]  # vocab, embedding, units, batch, steps
 
 
+OUTSIDE_THE_TABLE = ("a character index falls outside the Embedding's table: its first argument is the number of "
+                     "rows, vocab_size, one per character.")
 MODEL_HINTS = {
-    "is not in [0": "a character index falls outside the Embedding's table: its first argument is the number of "
-    "rows, vocab_size, one per character.",
+    "is not in [0": OUTSIDE_THE_TABLE,  # TensorFlow
+    "index out of range in self": OUTSIDE_THE_TABLE,  # PyTorch (JAX clamps the index: the layers' shapes tell)
     "positional argument": "build_model takes four arguments: vocab_size, embedding_dim, rnn_units and "
     "dropout=0.0, the share of the LSTM's outputs its Dropout layer drops.",
 }
@@ -235,11 +237,10 @@ def build_model(inputs, data):
         records(found, "inference", 2)
         records(found, "training", case["training_calls"])
         _judge_layers(case, found)
-        embedding, lstm, dense = reference_layers(case["weights"])
-        h = keras.ops.convert_to_numpy(lstm(embedding(case["tokens"])))
-        logits = keras.ops.convert_to_numpy(dense(h)).astype("float64")
+        h, _, _, _ = reference.lstm(case["weights"], case["tokens"])
+        logits = reference.dense(case["weights"], h)
         _judge_inference(case, found, logits)
-        _judge_training(case, found, h.astype("float64"), logits)
+        _judge_training(case, found, h, logits)
     sizes = ", ".join(f"({c['vocab_size']}, {c['embedding_dim']}, {c['rnn_units']})" for c in inputs["cases"])
     return (f"equals Keras' Embedding -> LSTM -> Dense with the same weights for sizes {sizes}; logits, no "
             "activation; dropout of the given share on the LSTM's outputs only while training, none by default")
@@ -264,16 +265,62 @@ def draw_train_step(rng):
 def _loss_and_gradients(case, weights, scale, labels) -> tuple[float, list[np.ndarray]]:
     """Mean cross-entropy of `labels` under the model (LSTM outputs times `scale`), and its gradients."""
     grouped = {"embedding": weights[:1], "lstm": weights[1:4], "dense": weights[4:]}
-    embedding, lstm, dense = reference_layers(grouped)
-    variables = [*embedding.trainable_variables, *lstm.trainable_variables, *dense.trainable_variables]
-    with tf.GradientTape() as tape:
-        logits = dense(lstm(embedding(case["x"])) * scale)
-        loss = tf.reduce_mean(keras.losses.sparse_categorical_crossentropy(labels, logits, from_logits=True))
-    gradients = tape.gradient(loss, variables)
-    return float(loss), [np.asarray(tf.convert_to_tensor(g), "float64") for g in gradients]
+    return reference.loss_and_gradients(grouped, case["x"], labels, scale)
 
 
-def _step_variants(case) -> dict:
+# How the step is written on each backend, for the hints: differentiating, applying, compiling.
+STEP_IDIOMS = {
+    "tensorflow": ("under a tf.GradientTape, call the model with training=True, compute the loss from the labels y, "
+                   "take its gradient with respect to model.trainable_variables and let the optimizer apply it; "
+                   "return that loss."),
+    "jax": ("in pure_train_step, take jax.value_and_grad of a function that runs model.stateless_call(trainable, "
+            "non_trainable, x, training=True) and returns (the loss of the labels y, the new non_trainable); apply "
+            "the gradients with optimizer.stateless_apply and return the loss and the new state."),
+    "torch": ("call model.zero_grad(), compute the loss of model(x, training=True) from the labels y, call "
+              "loss.backward(), and apply [w.value.grad for w in model.trainable_weights] with "
+              "optimizer.apply(grads, model.trainable_weights) under torch.no_grad(); return that loss."),
+}
+NOT_COMPILED = {
+    "tensorflow": ("a function decorated with @tf.function", "a plain Python function, run eagerly",
+                   "put @tf.function on the line above `def train_step`."),
+    "jax": ("a step compiled once by jax.jit and reused", "a step that runs the model again at every call: not "
+            "compiled by jax.jit, or compiled anew at each call",
+            "keep @partial(jax.jit, static_argnums=(0, 1)) on the line above `def pure_train_step`, and call that "
+            "function itself from train_step."),
+}
+
+
+APPLY_HINTS = {
+    "tensorflow": "let the optimizer apply the gradients to model.trainable_variables.",
+    "jax": ("return the new state from pure_train_step, with the trainable values that optimizer.stateless_apply "
+            "returned: a variable assigned inside jax.jit keeps its old value outside it."),
+    "torch": ("after loss.backward(), apply [w.value.grad for w in model.trainable_weights] with "
+              "optimizer.apply(grads, model.trainable_weights)."),
+}
+
+
+TRACED = ("inside jax.jit the values are tracers, not numbers: no float(), int(), .item(), np.asarray or NumPy "
+          "functions on them; compute with keras.ops and return the loss array itself.")
+# Errors of a wrong train_step, by what their message says (check 3.5's hints; describe_error puts them first).
+TRAIN_STEP_HINTS = {
+    "does not require grad and does not have a grad_fn": "the loss has no graph back to the weights: the forward pass "
+    "ran under torch.no_grad(), or a tensor on the way was .detach()ed. Run model(x, training=True) and compute_loss "
+    "with gradients recorded; only the optimizer's update goes under torch.no_grad().",
+    "backward through the graph a second time": "call loss.backward() once per step, on the loss of this step's "
+    "forward pass.",
+    "Gradient only defined for scalar-output functions": "jax.grad and jax.value_and_grad differentiate a function "
+    "that returns one number (with has_aux=True, the pair (number, extra)): return compute_loss's mean, not the "
+    "per-character losses.",
+    "Abstract tracer value encountered": TRACED,
+    "was called on traced array": TRACED,
+    "Encountered an unexpected tracer": "a value traced by jax.jit escaped it (assigned to a Keras variable inside "
+    "pure_train_step?): return the new state instead; train_step writes it into the variables.",
+    "is not a valid JAX type": "the model and the optimizer cannot be traced: compile pure_train_step with "
+    "static_argnums=(0, 1), which keeps them as Python objects.",
+}
+
+
+def _step_variants(case, backend=backends.DEFAULT) -> dict:
     """name: (loss returned, weights after, hint) for the right step and for the common wrong ones."""
     w = [np.asarray(v, "float64") for v in case["weights"]]
     lr, train, infer = case["learning_rate"], case["training_scale"], case["inference_scale"]
@@ -283,11 +330,11 @@ def _step_variants(case) -> dict:
     loss_x, grads_x = _loss_and_gradients(case, w, train, case["x"])
     after = step(grads)
     n = np.size(case["y"])
-    before = "return the loss computed inside the tape, before the optimizer changes the weights."
+    before = "return the loss computed in the step, before the optimizer changes the weights."
     return {
         "right": (loss, after, ""),
         "the model is called in inference mode: without training=True, Keras turns dropout off during the step":
-            (loss_inference, step(grads_inference), "call the model with training=True inside the tape."),
+            (loss_inference, step(grads_inference), "call the model with training=True in the step."),
         "the loss compares the predictions with the inputs x instead of the labels y":
             (loss_x, step(grads_x), "the labels are y: the next character at every position."),
         "the weights move up the gradient (gradient ascent): the step must subtract it":
@@ -300,7 +347,7 @@ def _step_variants(case) -> dict:
         "the loss returned is computed after the update, in inference mode":
             (_loss_and_gradients(case, after, infer, case["y"])[0], after, before),
         "the weights did not change: the optimizer never applied the gradients":
-            (loss, w, "let the optimizer apply the gradients to model.trainable_variables."),
+            (loss, w, APPLY_HINTS[backend]),
     }
 
 
@@ -309,15 +356,14 @@ def _same(found, expected) -> bool:
         f.shape == e.shape and np.allclose(f, e, atol=2e-5, rtol=1e-4) for f, e in zip(found, expected))
 
 
-def _judge_step_case(case, result) -> None:
-    hint = ("under a tf.GradientTape, call the model with training=True, compute the loss from the labels y, take its "
-            "gradient with respect to model.trainable_variables and let the optimizer apply it; return that loss.")
+def _judge_step_case(case, result, backend) -> None:
+    hint = STEP_IDIOMS[backend]
     value = found_as_array(result["returned"], "the value train_step returned", "the loss, one number", hint)
     if value.size != 1:
         raise CheckFailed("train_step must return the batch's loss", expected="one number",
                           found=f"{found_kind(result['returned'], result['kind'])} of shape {value.shape}", hint=hint)
     weights = [found_as_array(w, "a weight", "an array", hint) for w in result["weights"]]
-    variants = _step_variants(case)
+    variants = _step_variants(case, backend)
     loss, after, _ = variants.pop("right")
     found_loss = float(value.reshape(()))
     loss_ok, weights_ok = np.isclose(found_loss, loss, rtol=1e-4, atol=1e-5), _same(weights, after)
@@ -338,13 +384,53 @@ def _judge_step_case(case, result) -> None:
                       found=diagnosis, hint=tip)
 
 
+def _judge_second_step(case, result, backend) -> None:
+    """The second step on the same model and batch (JAX, PyTorch): one SGD step from the weights after the first."""
+    found = result.get("then")
+    if not isinstance(found, dict) or not {"returned", "kind", "weights"} <= set(found):
+        raise CheckFailed("the check did not get a result of your code for each of its test cases",
+                          expected="two steps on each model", found="one", hint="run your answer's cell, then the "
+                          "check cell as it is in the notebook.")
+    hint = STEP_IDIOMS[backend]
+    value = found_as_array(found["returned"], "the value the second train_step returned", "the loss, one number", hint)
+    weights = [found_as_array(w, "a weight", "an array", hint) for w in found["weights"]]
+    lr, train = case["learning_rate"], case["training_scale"]
+    w0 = [np.asarray(v, "float64") for v in case["weights"]]
+    _, first = _loss_and_gradients(case, w0, train, case["y"])
+    after = [v - lr * g for v, g in zip(w0, first)]
+    loss, grads = _loss_and_gradients(case, after, train, case["y"])
+    expected = [v - lr * g for v, g in zip(after, grads)]
+    loss_ok = value.size == 1 and np.isclose(float(value.reshape(())), loss, rtol=1e-4, atol=1e-5)
+    if loss_ok and _same(weights, expected):
+        return
+    accumulated = [v - lr * (g1 + g2) for v, g1, g2 in zip(after, first, grads)]
+    if _same(weights, accumulated):
+        raise CheckFailed("the first step is right, but the second step on the same model is not",
+                          expected="each step moved by the gradient of its own loss",
+                          found="the gradients accumulate: the second step applied its gradient plus the first "
+                          "step's, left in each weight's .grad" + (" (model.zero_grad() is missing)"
+                                                                   if backend == "torch" else ""),
+                          hint="clear the gradients at the start of every step: model.zero_grad()."
+                          if backend == "torch" else hint)
+    raise CheckFailed("the first step is right, but a second step on the same model is not",
+                      expected=f"loss {loss:.4f}, and each weight moved by -learning_rate * its new gradient",
+                      found=f"loss {float(value.reshape(-1)[0]) if value.size else float('nan'):.4f}"
+                      + ("" if _same(weights, expected) else ", and other weights"),
+                      hint="each step starts from the weights (and, on JAX, the state) the step before left.")
+
+
 def train_step(inputs, data):
+    backend = backend_of(data)
     results = records(data, "cases", len(inputs["cases"]), ("returned", "kind", "weights", "eager_calls"))
-    if data.get("compiled") is not True or any(result["eager_calls"] for result in results):
-        raise CheckFailed("train_step is not compiled", expected="a function decorated with @tf.function",
-                          found="a plain Python function, run eagerly",
-                          hint="put @tf.function on the line above `def train_step`.")
+    eager = backend == "tensorflow" and any(result["eager_calls"] for result in results)
+    if backend in NOT_COMPILED and (data.get("compiled") is not True or eager):
+        expected, found, hint = NOT_COMPILED[backend]
+        raise CheckFailed("train_step is not compiled", expected=expected, found=found, hint=hint)
     for case, result in zip(inputs["cases"], results):
-        _judge_step_case(case, result)
-    return ("compiled; calls the model in training mode; returns the loss before the step and moves every weight "
-            f"as one SGD step on the gradient of the mean cross-entropy ({len(inputs['cases'])} models)")
+        _judge_step_case(case, result, backend)
+        if backend != "tensorflow":
+            _judge_second_step(case, result, backend)
+    compiled = {"tensorflow": "compiled", "jax": "compiled by jax.jit", "torch": "run eagerly"}[backend]
+    again = "" if backend == "tensorflow" else ", and so does a second step on the same model"
+    return (f"{compiled}; calls the model in training mode; returns the loss before the step and moves every weight "
+            f"as one SGD step on the gradient of the mean cross-entropy{again} ({len(inputs['cases'])} models)")

@@ -44,7 +44,8 @@ TRANSFORMS = {
     "the logits are multiplied by the temperature instead of divided by it": lambda z, t: log_softmax(z * t),
     "the temperature is ignored": lambda z, t: log_softmax(z),
     "the most likely character is always taken (greedy), not sampled": _greedy,
-    "probabilities (after a softmax) are passed to tf.random.categorical, which expects logits":
+    "probabilities (after a softmax) are passed to a sampler that expects logits (keras.random.categorical, "
+    "tf.random.categorical)":
         lambda z, t: log_softmax(np.exp(log_softmax(z / t))),
 }
 
@@ -62,13 +63,14 @@ FEEDS = {
         lambda i, s, ids: (s + i, ids[s - 1]),
 }
 
-STEP_HINTS = {"step takes char_ids": "call step with one id per row: `step(tf.constant([char_id]), state)`."}
+STEP_HINTS = {"step takes char_ids": "call step with one id per row: `step(np.array([char_id]), state)`."}
 HINTS = {
     "state": "pass the state that `step` returned into the next call: `logits, state = step(ids, state)`, "
     "for the start string and while generating.",
     "fed": "feed each sampled character back into `step`, one call per character.",
     "start": "feed every character of the start string through `step`, one call each, carrying the state.",
-    "sample": "sample with tf.random.categorical(logits / temperature, num_samples=1): it takes logits.",
+    "sample": "draw each character from softmax(logits / temperature): np.random.choice(len(p), p=p) with those "
+    "probabilities p, or keras.random.categorical(logits / temperature, num_samples=1), which takes the logits.",
 }
 
 

@@ -1,21 +1,21 @@
 """Lab 03's judge for 3.6a sampling_step: one character through the model, carrying the LSTM's state.
 
 The probe hands the learner Keras' Embedding, LSTM and Dense layers with drawn weights, calls the
-step once from a drawn state [h, c] (eagerly and compiled) and then carries the state it returns
-from zeros over a prefix. The reference is Keras' LSTM run over a whole sequence: a one-character
-sequence from the drawn state, and the whole prefix from zeros.
+step once from a drawn state [h, c] (eagerly and compiled, as the lab compiles it on the backend it
+runs on) and then carries the state it returns from zeros over a prefix. The reference is Keras'
+LSTM run over a whole sequence (in NumPy, reference.py): a one-character sequence from the drawn
+state, and the whole prefix from zeros.
 """
 
 from __future__ import annotations
 
-import keras
 import numpy as np
 
-from labhelpers.judges import diagnosis
-from labhelpers.judges.music.judges import log_softmax
-from labhelpers.judges.music.model_judges import draw_weights
-from labhelpers.probes.music import reference_layers
 from labhelpers.grading import CheckFailed, describe_error, found_as_array, matching_mistake, shorten, shown
+from labhelpers.judges import diagnosis
+from labhelpers.judges.music import reference
+from labhelpers.judges.music.judges import backend_of, log_softmax
+from labhelpers.judges.music.model_judges import draw_weights
 
 STEP_SIZES = (23, 6, 9, 4, 7)  # vocab, embedding, units, batch, prefix length
 
@@ -42,27 +42,21 @@ def draw_sampling_step(rng):
 
 
 class Reference:
-    """Keras' layers with the drawn weights; `run` gives logits and final [h, c] of a sequence."""
+    """The model with the drawn weights; `run` gives logits and final [h, c] of a sequence."""
 
     def __init__(self, weights):
-        self.embedding, lstm, self.dense = reference_layers(weights)
-        self.units = lstm.units
-        self.lstm = keras.layers.LSTM(self.units, return_sequences=True, return_state=True)
-        self.lstm.build((None, None, np.shape(weights["embedding"][0])[1]))
-        self.lstm.set_weights(lstm.get_weights())
+        self.weights = weights
 
     def run(self, ids, h=None, c=None):
         """(logits at every position, h, c) of the whole sequences `ids` (batch, T) from [h, c] (or zeros)."""
-        initial = None if h is None else [np.asarray(h, "float32"), np.asarray(c, "float32")]
-        outputs, h, c = self.lstm(self.embedding(np.asarray(ids)), initial_state=initial)
-        return tuple(keras.ops.convert_to_numpy(v).astype("float64") for v in (self.dense(outputs), h, c))
+        return reference.logits(self.weights, ids, h, c)
 
     def one_step(self, ids, h=None, c=None):
         logits, h, c = self.run(np.asarray(ids)[:, None], h, c)
         return logits[:, 0], h, c
 
     def logits_of(self, h):
-        return keras.ops.convert_to_numpy(self.dense(np.asarray(h, "float32"))).astype("float64")
+        return reference.dense(self.weights, h)
 
 
 def _traced_step(weights, ids, h, c):
@@ -210,18 +204,26 @@ def _judge_given(reference, inputs, logits, state) -> None:
                           hint=HINT)
 
 
+# Where music.ModelStep and music.Sampler run the step on each backend, and what works there.
+COMPILED = {"tensorflow": ("inside tf.function", "a step built of TensorFlow, Keras and keras.ops operations"),
+            "jax": ("inside jax.jit", "a step built of Keras layers and keras.ops (or jax.numpy) operations on the "
+                    "traced arrays"),
+            "torch": ("under torch.no_grad()", "a step built of Keras layers and keras.ops operations")}
+
+
 def _judge_compiled(data, logits, state, shapes) -> None:
     found = data.get("compiled") if isinstance(data, dict) else None
+    where, expected = COMPILED[backend_of(data)]
     if isinstance(found, dict) and isinstance(found.get("error"), dict):
         error = found["error"]
-        raise CheckFailed("sampling_step works when called directly but fails inside tf.function, where "
-                          "music.ModelStep and music.Sampler run it", expected="a step built of TensorFlow and Keras "
-                          "operations", found=shorten(str(error.get("message", "")), 200),
-                          hint="keep the values tensors: no .numpy(), int(...), float(...) or NumPy functions on them.")
+        raise CheckFailed(f"sampling_step works when called directly but fails {where}, where music.ModelStep and "
+                          "music.Sampler run it", expected=expected, found=shorten(str(error.get("message", "")), 200),
+                          hint="keep the values tensors: no .numpy(), int(...), float(...), np.asarray or NumPy "
+                          "functions on them.")
     compiled_logits, compiled_state = _parts(_outcome(data, "compiled"), "sampling_step (compiled)", shapes)
     if not (np.allclose(compiled_logits, logits, atol=1e-4)
             and np.allclose(np.stack(compiled_state), np.stack(state), atol=1e-4)):
-        raise CheckFailed("sampling_step gives other values inside tf.function than when called directly",
+        raise CheckFailed(f"sampling_step gives other values {where} than when called directly",
                           expected="the same logits and state", found="other values",
                           hint="compute only from the layers, char_ids and state: no Python-side state between calls.")
 
