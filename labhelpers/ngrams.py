@@ -17,32 +17,47 @@ from __future__ import annotations
 
 import numpy as np
 
-from labhelpers.sentiment import Split, standardize
+from labhelpers.sentiment import Split, as_str, standardize
 
 
 class NgramSets:
     """Texts -> their word n-grams: counts per text (for the ratios r), distinct ids (for the model).
 
     Column j of `counts` is n-gram j of `vocabulary` ([UNK] first, then by frequency); the model
-    reads it as id j + 1, since id 0 is left for padding.
+    reads it as id j + 1, since id 0 is left for padding. The `TextVectorization` gives each text the ids
+    of its n-grams in that numbering (0 padding, 1 [UNK]), which are counted here: its own counts come as
+    a sparse tensor only on TensorFlow, and the dense one, texts x 300,000, would not fit in memory.
     """
+
+    CHUNK = 1_000  # texts vectorized at once: a chunk of IMDB reviews is 1,000 x about 5,000 ids
 
     def __init__(self, train_texts, max_tokens: int, ngrams: int = 2):
         from keras import layers
 
-        self.vectorizer = layers.TextVectorization(max_tokens=max_tokens, ngrams=ngrams, standardize=standardize,
-                                                   output_mode="count", sparse=True)
+        # max_tokens + 1: the int output adds the padding id 0 to the max_tokens n-grams ([UNK] one of them)
+        self.vectorizer = layers.TextVectorization(max_tokens=max_tokens + 1, ngrams=ngrams, standardize=standardize,
+                                                   output_mode="int")
         self.vectorizer.adapt(np.asarray(train_texts, dtype=object))
-        self.vocabulary = np.array(self.vectorizer.get_vocabulary())
+        self.vocabulary = np.array(self.vectorizer.get_vocabulary()[1:])  # without the padding ''
         self.size = len(self.vocabulary) + 1  # the model's ids: padding and the vocabulary
 
     def counts(self, texts):
         """A SciPy sparse matrix (texts x n-grams): how often each n-gram occurs in each text."""
+        import keras
         from scipy import sparse
 
-        found = self.vectorizer(np.asarray(texts, dtype=object))
-        rows, columns = np.asarray(found.indices).T
-        return sparse.csr_matrix((np.asarray(found.values), (rows, columns)), shape=(len(texts), len(self.vocabulary)))
+        texts = np.asarray(texts, dtype=object)
+        chunks = []
+        for start in range(0, len(texts), self.CHUNK):
+            ids = keras.ops.convert_to_numpy(self.vectorizer(as_str(texts[start:start + self.CHUNK])))
+            rows = np.broadcast_to(np.arange(len(ids))[:, None], ids.shape)[ids > 0]
+            # duplicates of a (text, n-gram) pair are summed into its count, columns sorted in each row
+            chunks.append(sparse.csr_matrix((np.ones(len(rows), dtype="int64"), (rows, ids[ids > 0] - 1)),
+                                            shape=(len(ids), len(self.vocabulary))))
+        counts = sparse.vstack(chunks, format="csr") if chunks else sparse.csr_matrix(
+            (0, len(self.vocabulary)), dtype="int64")
+        counts.sum_duplicates()
+        return counts
 
     def __call__(self, texts) -> list[np.ndarray]:
         """One array of distinct n-gram ids per text (column + 1)."""
@@ -50,16 +65,33 @@ class NgramSets:
         return np.split(counts.indices.astype("int32") + 1, counts.indptr[1:-1])
 
 
+LENGTH_STEP_ON_JAX = 256  # JAX pads each batch up to a multiple of this many ids
+
+
 def dataset(id_sets: list[np.ndarray], labels, batch_size: int, shuffle: bool = False, seed: int = 0):
-    """(padded n-gram ids, label) batches; each batch is padded only to its own longest text."""
+    """(padded n-gram ids, label) batches; each batch is padded only to its own longest text.
+
+    On JAX, up to the next multiple of LENGTH_STEP_ON_JAX: JAX compiles `fit`'s step once per input shape,
+    and batches of as many lengths as batches would compile it at almost every step (on TensorFlow and
+    PyTorch one step serves every length). Padding adds nothing: its r is 0.
+    """
+    import keras
     import tensorflow as tf
+
+    step = LENGTH_STEP_ON_JAX if keras.backend.backend() == "jax" else 1
+
+    def pad(ids, labels):
+        dense = ids.to_tensor()
+        if step > 1:
+            length = tf.shape(dense)[1]
+            dense = tf.pad(dense, [[0, 0], [0, -length % step]])
+        return dense, labels
 
     ragged = tf.ragged.constant(id_sets, dtype=tf.int32)
     data = tf.data.Dataset.from_tensor_slices((ragged, np.asarray(labels, dtype="float32")))
     if shuffle:
         data = data.shuffle(len(id_sets), seed=seed, reshuffle_each_iteration=True)
-    padded = data.ragged_batch(batch_size).map(lambda ids, labels: (ids.to_tensor(), labels))
-    return padded.prefetch(tf.data.AUTOTUNE)
+    return data.ragged_batch(batch_size).map(pad).prefetch(tf.data.AUTOTUNE)
 
 
 def build_nbsvm(ratios: np.ndarray, initial_weight: float = 0.2):
@@ -102,12 +134,19 @@ def train_nbsvm(splits: dict[str, Split], ngram_sets: NgramSets, ratios, initial
     return model, data
 
 
+def padded(id_sets: list[np.ndarray]) -> np.ndarray:
+    """The id sets as one int32 array, each row padded with zeros to the longest."""
+    ids = np.zeros((len(id_sets), max((len(row) for row in id_sets), default=0)), dtype="int32")
+    for row, found in zip(ids, id_sets):
+        row[:len(found)] = found
+    return ids
+
+
 def score_texts(model, ngram_sets: NgramSets, texts) -> np.ndarray:
     """The model's probability of 'positive' for each of a few texts (a direct call, as `sentiment.score_texts`)."""
-    import tensorflow as tf
+    import keras
 
-    ids = tf.ragged.constant(ngram_sets(texts), dtype=tf.int32, ragged_rank=1).to_tensor()
-    return np.ravel(np.asarray(model(ids, training=False)))
+    return np.ravel(keras.ops.convert_to_numpy(model(padded(ngram_sets(texts)), training=False)))
 
 
 def show_ratios(ngram_sets: NgramSets, ratios, chosen) -> None:
@@ -121,11 +160,13 @@ def show_ratios(ngram_sets: NgramSets, ratios, chosen) -> None:
 
 def show_strongest(ngram_sets: NgramSets, model, count: int = 10) -> None:
     """Print the n-grams that push hardest towards positive and towards negative (omega_i * r_i)."""
+    import keras
+
     from labhelpers.grading import format_table
 
     vocabulary = np.array(["(padding)", *ngram_sets.vocabulary])
-    weights = np.ravel(model.get_layer("weights").embeddings.numpy())
-    ratios = np.ravel(model.get_layer("log_count_ratios").embeddings.numpy())
+    weights = np.ravel(keras.ops.convert_to_numpy(model.get_layer("weights").embeddings))
+    ratios = np.ravel(keras.ops.convert_to_numpy(model.get_layer("log_count_ratios").embeddings))
     push = weights * ratios
     order = np.argsort(push)
     rows = [(vocabulary[p], f"{push[p]:+.2f}", vocabulary[n], f"{push[n]:+.2f}")

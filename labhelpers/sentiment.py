@@ -108,14 +108,23 @@ def _load_keras_imdb() -> dict[str, Split]:
 def standardize(texts):
     """Lowercase, drop IMDB's `<br />` tags, keep only letters, digits and apostrophes.
 
-    A TensorFlow function (it runs inside `TextVectorization`): `texts` is a string tensor.
     Punctuation and emoji become spaces, so "good," and "good" are the same word.
+    `TextVectorization` is written in TensorFlow on every Keras backend (on JAX and PyTorch it hands its ids
+    over as that backend's tensors); on TensorFlow it gives this function a string tensor, on JAX and PyTorch
+    a NumPy array of str, and tf.strings cleans both alike, so every backend reads the same words. It
+    returns a TensorFlow string tensor.
     """
     import tensorflow as tf
 
     texts = tf.strings.lower(texts)
     texts = tf.strings.regex_replace(texts, r"<br\s*/?>", " ")
     return tf.strings.regex_replace(texts, r"[^\pL\pN']+", " ")
+
+
+def as_str(texts) -> np.ndarray:
+    """Texts as a NumPy array of str, as a `TextVectorization` is called on them: on JAX and PyTorch (Keras
+    3.15) it reads an object array as ASCII bytes and fails on any other character, "é" or an emoji."""
+    return np.asarray(texts, dtype=str)
 
 
 def review_lengths(texts) -> np.ndarray:
@@ -125,10 +134,15 @@ def review_lengths(texts) -> np.ndarray:
 
 
 def make_dataset(vectorizer, split: Split, batch_size: int = 64, shuffle: bool = False, seed: int = 0):
-    """A tf.data pipeline of (token ids, label) batches; texts are vectorized once, up front."""
+    """A tf.data pipeline of (token ids, label) batches; texts are vectorized once, up front.
+
+    Keras' `fit` takes a tf.data pipeline on every backend (TensorFlow is there anyway: `TextVectorization`
+    needs it), so JAX and PyTorch train on the same batches, in the same order, as TensorFlow.
+    """
+    import keras
     import tensorflow as tf
 
-    ids = vectorizer(split.texts)
+    ids = keras.ops.convert_to_numpy(vectorizer(split.texts))
     data = tf.data.Dataset.from_tensor_slices((ids, split.labels.astype("float32")))
     if shuffle:
         data = data.shuffle(len(split), seed=seed, reshuffle_each_iteration=True)
@@ -149,7 +163,7 @@ def build_average_baseline(vocab_size: int, embed_dim: int):
     from keras import layers
 
     return keras.Sequential([
-        keras.Input(shape=(None,), dtype="int64"),
+        keras.Input(shape=(None,), dtype="int32"),
         layers.Embedding(vocab_size, embed_dim, mask_zero=True),
         layers.GlobalAveragePooling1D(),
         layers.Dense(1, activation="sigmoid"),
@@ -166,8 +180,10 @@ def score_texts(model, vectorizer, texts) -> np.ndarray:
     It calls the model directly: `model.predict` would compile a function for each model, and
     compiling several in a row makes TensorFlow warn about retracing.
     """
-    ids = vectorizer(np.asarray(texts, dtype=object))
-    return np.ravel(np.asarray(model(ids, training=False)))
+    import keras
+
+    ids = vectorizer(as_str(texts))
+    return np.ravel(keras.ops.convert_to_numpy(model(ids, training=False)))
 
 
 # Same words, another order, opposite meaning. An order-blind model must score both alike.
@@ -230,7 +246,9 @@ def predict(text: str, vectorizer, model) -> Prediction:
     words = standardize(np.array([text], dtype=object)).numpy()[0].decode("utf-8").split()
     if not words:
         return Prediction(text, None, "no words left after dropping punctuation and emoji")
-    ids = np.asarray(vectorizer(np.array([text], dtype=object)))
+    import keras
+
+    ids = keras.ops.convert_to_numpy(vectorizer(as_str([text])))
     read = ids[0][ids[0] != 0]
     known = int(np.sum(read > 1))
     if known == 0:
@@ -241,7 +259,7 @@ def predict(text: str, vectorizer, model) -> Prediction:
     if known < len(read) / 2:
         notes.append(f"only {known} of {len(read)} words are known (another language?): "
                      "take the score with caution")
-    probability = float(np.ravel(model(ids, training=False))[0])
+    probability = float(np.ravel(keras.ops.convert_to_numpy(model(ids, training=False)))[0])
     return Prediction(text, probability, "; ".join(notes))
 
 

@@ -1,5 +1,6 @@
 """The n-gram NBSVM of Lab 04: n-gram sets and counts, the Keras model on given log-count ratios."""
 
+import keras
 import numpy as np
 import pytest
 
@@ -43,6 +44,27 @@ def test_counts_are_a_sparse_matrix_of_occurrences_by_column(sets):
     assert [list(np.flatnonzero(r) + 1) for r in counts.toarray()] == [sorted(ids) for ids in sets(TEXTS)]
 
 
+@pytest.mark.skipif(keras.backend.backend() != "tensorflow", reason="sparse TextVectorization output is TensorFlow's")
+def test_counts_are_those_of_tensorflows_sparse_count_output():
+    """NgramSets counts the ids of TextVectorization's int output (every backend); TensorFlow's own
+    output_mode="count", sparse=True (the one backend that has it) gives the same vocabulary and counts."""
+    from keras import layers
+
+    from labhelpers import sentiment
+
+    texts = sentiment.load_reviews("rotten_tomatoes")["train"].texts[:3000]
+    sets = ngrams.NgramSets(texts, max_tokens=20_000)
+    counting = layers.TextVectorization(max_tokens=20_000, ngrams=2, standardize=sentiment.standardize,
+                                        output_mode="count", sparse=True)
+    counting.adapt(np.asarray(texts, dtype=object))
+    assert list(sets.vocabulary) == counting.get_vocabulary()
+    found = counting(np.asarray(texts[:1500], dtype=object))
+    ours = sets.counts(texts[:1500])
+    assert ours.has_canonical_format and ours.dtype == np.asarray(found.values).dtype
+    assert np.array_equal(np.column_stack(ours.nonzero()), np.asarray(found.indices))
+    assert np.array_equal(ours.data, np.asarray(found.values))
+
+
 def test_unknown_words_map_to_unk_and_empty_text_to_nothing(sets):
     words = vocabulary(sets)
     unknown, empty = sets(["zorblax quintavious", ""])
@@ -58,13 +80,16 @@ def test_untrained_model_with_unit_weights_is_naive_bayes(sets):
     logits = np.log(np.ravel(model.predict(batch, verbose=0)))
     logits -= np.log1p(-np.exp(logits))  # back from probabilities to log-odds
     np.testing.assert_allclose(logits, [ratios[row - 1].sum() for row in ids], atol=1e-4)
-    assert model.get_layer("log_count_ratios").embeddings.numpy()[0, 0] == 0.0  # padding
+    assert keras.ops.convert_to_numpy(model.get_layer("log_count_ratios").embeddings)[0, 0] == 0.0  # padding
 
 
 def test_batches_are_padded_with_zeros_to_their_longest_text(sets):
+    """On JAX up to a multiple of LENGTH_STEP_ON_JAX, so that fit compiles its step for a few lengths only."""
     ids = sets(TEXTS)
     padded, labels = next(iter(ngrams.dataset(ids, LABELS, batch_size=2)))
-    assert padded.shape == (2, max(len(ids[0]), len(ids[1])))
+    longest = max(len(ids[0]), len(ids[1]))
+    step = ngrams.LENGTH_STEP_ON_JAX if keras.backend.backend() == "jax" else 1
+    assert padded.shape == (2, -(-longest // step) * step)
     assert list(np.asarray(padded)[1][len(ids[1]):]) == [0] * (padded.shape[1] - len(ids[1]))
     assert list(np.asarray(labels)) == [1.0, 1.0]
 

@@ -92,6 +92,42 @@ def test_data_of_the_wrong_kind_is_reported_not_crashed_on(exercise, key, forged
     assert short.status == FAILED and "one result per drawn case" in short.message
 
 
+def _numpy_lstm(vectors, kernel, recurrent_kernel, bias):
+    """The last h of Keras' LSTM (gates i, f, c~, o; sigmoid and tanh) over the rows of `vectors`, from zeros."""
+    sigmoid = lambda a: 1 / (1 + np.exp(-a))  # noqa: E731
+    units = recurrent_kernel.shape[0]
+    h, c = np.zeros(units), np.zeros(units)
+    for x in vectors:
+        i, f, candidate, o = np.split(x @ kernel + h @ recurrent_kernel + bias, 4)
+        c = sigmoid(f) * c + sigmoid(i) * np.tanh(candidate)
+        h = sigmoid(o) * np.tanh(c)
+    return h
+
+
+@pytest.mark.parametrize("bidirectional", [False, True])
+def test_masked_padding_is_skipped_as_in_numpys_lstm_on_the_real_words(bidirectional):
+    """The lesson of 4.2's Masking paragraph on the running backend: padded reviews score as NumPy's LSTM
+    (and Bidirectional's backward one) over their real words alone, however much padding follows."""
+    rng = np.random.default_rng(4)
+    vocab_size, embed_dim, units = 17, 5, 3
+    model = table.classifier(bidirectional=bidirectional)(vocab_size, embed_dim, units)
+    weights = [rng.normal(0, 0.5, w.shape).astype("float32") for w in model.get_weights()]
+    model.set_weights(weights)
+    lengths = [1, 4, 9]
+    ids = np.zeros((3, 40), dtype="int64")
+    for row, length in enumerate(lengths):
+        ids[row, :length] = rng.integers(1, vocab_size, length)
+    scores = keras.ops.convert_to_numpy(model(ids, training=False))
+    embeddings, *lstm, kernel, bias = [w.astype("float64") for w in weights]
+    for row, length in enumerate(lengths):
+        vectors = embeddings[ids[row, :length]]
+        h = _numpy_lstm(vectors, *lstm[:3])
+        if bidirectional:
+            h = np.concatenate([h, _numpy_lstm(vectors[::-1], *lstm[3:])])
+        expected = 1 / (1 + np.exp(-(h @ kernel + bias)))
+        np.testing.assert_allclose(scores[row], expected, atol=1e-5)
+
+
 def test_a_stub_is_not_done_yet(rejected):
     def stub(vocab_size, embed_dim, units):
         raise NotImplementedError("Exercise 4.3")
@@ -136,6 +172,7 @@ def tiny_model():
     ("zorblax quintavious", False, "none of its 2 words"),
     ("good " * 50, True, "only the first 20 of its 50 words"),
     ("ce film est une perte de temps", True, "another language"),
+    ("très bien, génial 😍", False, "none of its 3 words"),
 ])
 def test_predict_gives_a_defined_answer_for_every_text(tiny_model, text, scored, note):
     vectorizer, model = tiny_model

@@ -5,6 +5,7 @@ import os
 
 import numpy as np
 
+from labhelpers.autodiff import value_and_gradients
 from labhelpers.grading import Lab, LearnerError, attempt, plain
 
 
@@ -24,17 +25,46 @@ def make_vectorizer(make_vectorizer, inputs):
     return {"cases": cases}
 
 
-def weights_and_gradients(model, ids, coefficients):
-    """The gradient of sum(coefficients * scores) for each of the model's weights (None: not trained)."""
-    import tensorflow as tf
+def unrolled(model):
+    """The model, its recurrent layers unrolled on JAX: there an LSTM's loop (jax.lax.scan) is compiled anew for
+    every call of every new layer, a second or more each time, and the checks' short reviews (at most 12 ids) run
+    in a fraction of that unrolled, to the same values. On TensorFlow and PyTorch the model as it is."""
+    import keras
 
-    with tf.GradientTape() as tape:
-        scores = tf.cast(attempt(model, ids, training=False), "float64")
-        total = tf.reduce_sum(tf.reshape(scores, [len(ids), -1]) * coefficients)
-    found = tape.gradient(total, model.trainable_weights)
-    by_weight = dict(zip((id(w) for w in model.trainable_weights), found))
-    return [None if by_weight.get(id(w)) is None else plain(tf.convert_to_tensor(by_weight[id(w)]))
-            for w in model.weights]
+    if keras.backend.backend() == "jax":
+        for layer in model._flatten_layers(include_self=False):
+            if isinstance(layer, keras.layers.RNN):
+                layer.unroll = True
+    return model
+
+
+def _widest_float() -> str:
+    """float64, but float32 on JAX unless its 64-bit mode is on (JAX would truncate, warning about it)."""
+    import keras
+
+    if keras.backend.backend() == "jax":
+        import jax
+
+        return "float64" if jax.config.jax_enable_x64 else "float32"
+    return "float64"
+
+
+def weights_and_gradients(model, ids, coefficients):
+    """The gradient of sum(coefficients * scores) for each of the model's weights (None: not trained),
+    on whichever backend runs the model (labhelpers.autodiff)."""
+    from keras import ops
+
+    trainable = model.trainable_weights
+    dtype = _widest_float()
+
+    def run(ids):
+        scores = ops.cast(attempt(model, ids, training=False), dtype)
+        return ops.sum(ops.reshape(scores, (len(coefficients), -1)) * ops.convert_to_tensor(coefficients, dtype)), None
+
+    _, _, found, _ = value_and_gradients(run, trainable, [ids])
+    found = found or [None] * len(trainable)
+    by_weight = dict(zip((id(w) for w in trainable), found))
+    return [None if by_weight.get(id(w)) is None else plain(by_weight[id(w)]) for w in model.weights]
 
 
 def classifier(build, inputs):
@@ -45,6 +75,7 @@ def classifier(build, inputs):
         if not (callable(model) and hasattr(model, "weights")):
             cases.append({"returned": plain(model)})
             continue
+        unrolled(model)
         padded = case["padded"]
         record = {"first": plain(attempt(model, padded, training=False)),
                   "first_again": plain(attempt(model, padded, training=False)),
@@ -71,6 +102,8 @@ def task_model(case):
 
 
 def dataset(ids, labels, batch_size):
+    """A tf.data pipeline of (ids, label) batches, as the notebook's `sentiment.make_dataset` gives `fit` on every
+    backend (Keras' `fit` takes tf.data whatever the backend)."""
     import tensorflow as tf
 
     return tf.data.Dataset.from_tensor_slices((ids, np.asarray(labels, "float32"))).batch(batch_size)

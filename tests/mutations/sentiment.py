@@ -1,4 +1,13 @@
-"""Lab 04: wrong and right answers to exercises 4.1 to 4.6, written as students write them."""
+"""Lab 04: wrong and right answers to exercises 4.1 to 4.6, written as students write them.
+
+The answers are Keras layers, `fit` and NumPy, so almost every row runs on every backend (`on_every_backend`);
+those written with TensorFlow's own ops stay TensorFlow's, each beside a keras.ops (or NumPy) row of the same
+style. `TextVectorization` is written in TensorFlow on every backend: its `standardize` callable gets a string
+tensor on TensorFlow and (Keras 3.15) a NumPy array of str on JAX and PyTorch, so a tf.strings standardize runs
+everywhere and a NumPy one on JAX and PyTorch only. No exercise has a hand-written training step (4.4 is `fit`),
+so no autodiff mistakes; the rows of one backend alone are 4.5 written with that framework's arrays, as its
+learners write it, and that NumPy standardize.
+"""
 
 from __future__ import annotations
 
@@ -6,12 +15,11 @@ import collections
 
 import keras
 import numpy as np
-import tensorflow as tf
-from keras import layers
+from keras import layers, ops
 
 from labhelpers import sentiment
 
-from . import Right, Wrong, after_diagnosis
+from . import Right, Wrong, after_diagnosis, on_every_backend
 
 
 # ---------------------------------------------------------------- 4.1 make_vectorizer
@@ -36,15 +44,41 @@ def vectorizer_counted_by_hand(train_texts, vocab_size, seq_len):
 
 
 def vectorizer_adapted_on_batches(train_texts, vocab_size, seq_len):
+    import tensorflow as tf
+
     vectorizer = layers.TextVectorization(vocab_size, standardize=sentiment.standardize,
                                           output_mode="int", output_sequence_length=seq_len)
     vectorizer.adapt(tf.data.Dataset.from_tensor_slices(train_texts).batch(3))
     return vectorizer
 
 
+def vectorizer_adapted_in_batches(train_texts, vocab_size, seq_len):
+    """adapt's own batching, on a list of str (no tf.data)."""
+    vectorizer = layers.TextVectorization(vocab_size, standardize=sentiment.standardize,
+                                          output_mode="int", output_sequence_length=seq_len)
+    vectorizer.adapt([str(text) for text in train_texts], batch_size=3)
+    return vectorizer
+
+
 def clean(texts):
+    """A standardize function of one's own in tf.strings: TextVectorization gives it a string tensor on TensorFlow
+    and (Keras 3.15) a NumPy array of str on JAX and PyTorch, which tf.strings takes as well."""
+    import tensorflow as tf
+
     texts = tf.strings.regex_replace(tf.strings.lower(texts), "<br />", " ")
     return tf.strings.regex_replace(texts, "[^a-z0-9']", " ")
+
+
+def clean_with_numpy(texts):
+    """A standardize function in NumPy, as JAX and PyTorch learners may write it: there (Keras 3.15)
+    TextVectorization hands it a NumPy array of str (on TensorFlow a string tensor, which NumPy cannot read)."""
+    import re
+
+    def clean_one(text):
+        return re.sub(r"[^a-z0-9']+", " ", re.sub(r"<br\s*/?>", " ", text))
+
+    # any shape: adapt hands it a column of texts, (N, 1)
+    return np.vectorize(clean_one, otypes=[object])(np.char.lower(np.asarray(texts, dtype=str))).astype(str)
 
 
 def vectorizer_alphabetical(train_texts, vocab_size, seq_len):
@@ -69,7 +103,7 @@ def classifier(bidirectional=False, mask=True, activation="sigmoid", cell=layers
         if bidirectional:
             recurrent = layers.Bidirectional(recurrent, **({} if bidirectional is True else bidirectional))
         return keras.Sequential([
-            keras.Input(shape=(None,), dtype="int64"),
+            keras.Input(shape=(None,), dtype="int32"),
             layers.Embedding(vocab_size + vocab_extra, embed_dim, mask_zero=mask, trainable=trainable),
             recurrent,
             layers.Dense(dense_units, activation=activation),
@@ -192,10 +226,79 @@ def evaluation_by_bincount(probabilities, labels):
 
 
 def evaluation_with_tensorflow(probabilities, labels):
+    import tensorflow as tf
+
     predicted = tf.cast(tf.reshape(probabilities, [-1]) > 0.5, tf.int64)
     confusion = tf.math.confusion_matrix(labels, predicted, num_classes=2)
     accuracy = tf.reduce_mean(tf.cast(tf.equal(predicted, tf.cast(labels, tf.int64)), tf.float64))
     return float(accuracy), confusion
+
+
+def evaluation_with_keras_ops(probabilities, labels):
+    """keras.ops on any backend: the confusion as a one-hot product, the accuracy a tensor."""
+    predicted = ops.cast(ops.reshape(probabilities, (-1,)) > 0.5, "int32")
+    truth = ops.one_hot(ops.convert_to_tensor(labels, "int32"), 2)
+    confusion = ops.matmul(ops.transpose(truth), ops.one_hot(predicted, 2))
+    accuracy = ops.mean(ops.cast(ops.equal(predicted, ops.convert_to_tensor(labels, "int32")), "float32"))
+    return ops.convert_to_numpy(accuracy), ops.convert_to_numpy(confusion).astype(int)
+
+
+def evaluation_with_torch(probabilities, labels):
+    """As a PyTorch learner writes it: torch tensors, bincount, .item()."""
+    import torch
+
+    predicted = (torch.from_numpy(probabilities).squeeze(1) > 0.5).long()
+    truth = torch.from_numpy(np.asarray(labels)).long()
+    confusion = torch.bincount(2 * truth + predicted, minlength=4).reshape(2, 2)
+    return (predicted == truth).float().mean().item(), confusion.numpy()
+
+
+def evaluation_with_torch_broadcasting(probabilities, labels):
+    """(N, 1) against (N,) in PyTorch broadcasts to (N, N), as in NumPy."""
+    import torch
+
+    predicted = (torch.from_numpy(probabilities) > 0.5).long()
+    truth = torch.from_numpy(np.asarray(labels)).long()
+    accuracy = (predicted == truth).float().mean().item()
+    confusion = torch.bincount(2 * truth + predicted.squeeze(1), minlength=4).reshape(2, 2)
+    return accuracy, confusion.numpy()
+
+
+def evaluation_with_jax(probabilities, labels):
+    """As a JAX learner writes it: jax.numpy, the counts added at the pairs with .at[].add."""
+    import jax.numpy as jnp
+
+    predicted = (jnp.ravel(probabilities) > 0.5).astype(int)
+    confusion = jnp.zeros((2, 2), dtype=int).at[labels, predicted].add(1)
+    return jnp.mean(predicted == labels), confusion
+
+
+def evaluation_with_jax_set(probabilities, labels):
+    """.at[].set(1) where .add(1) was meant: each (true, predicted) pair is marked, not counted."""
+    import jax.numpy as jnp
+
+    predicted = (jnp.ravel(probabilities) > 0.5).astype(int)
+    confusion = jnp.zeros((2, 2), dtype=int).at[labels, predicted].set(1)
+    return jnp.mean(predicted == labels), confusion
+
+
+def evaluation_with_jax_in_place(probabilities, labels):
+    """NumPy's counting loop on a JAX array, which cannot be changed in place."""
+    import jax.numpy as jnp
+
+    predicted = (jnp.ravel(probabilities) > 0.5).astype(int)
+    confusion = jnp.zeros((2, 2), dtype=int)
+    for truth, guess in zip(labels, predicted):
+        confusion[truth, guess] += 1
+    return jnp.mean(predicted == labels), confusion
+
+
+def evaluation_index_arrays(probabilities, labels):
+    """`+= 1` through index arrays: NumPy writes each (true, predicted) cell once."""
+    predicted = (np.ravel(probabilities) > 0.5).astype(int)
+    confusion = np.zeros((2, 2), dtype=int)
+    confusion[labels, predicted] += 1
+    return np.mean(predicted == labels), confusion
 
 
 def evaluation_add_at(probabilities, labels):
@@ -265,11 +368,27 @@ def ratios_in_a_loop(counts, labels, alpha=1.0):
 
 def ratios_with_tensorflow(counts, labels, alpha=1.0):
     """Dense (the drawn matrices are small) TensorFlow ops, float32."""
+    import tensorflow as tf
+
     x = tf.cast(tf.constant(counts.toarray()) > 0, tf.float32)
     y = tf.cast(tf.constant(labels), tf.float32)[:, None]
     p = alpha + tf.reduce_sum(x * y, axis=0)
     q = alpha + tf.reduce_sum(x * (1 - y), axis=0)
     return tf.math.log(p / tf.reduce_sum(p)) - tf.math.log(q / tf.reduce_sum(q))
+
+
+def ratios_with_keras_ops(counts, labels, alpha=1.0, log=ops.log):
+    """Dense (the drawn matrices are small) keras.ops, float32, on any backend."""
+    x = ops.cast(ops.convert_to_tensor(counts.toarray()) > 0, "float32")
+    y = ops.cast(ops.convert_to_tensor(labels), "float32")[:, None]
+    p = alpha + ops.sum(x * y, axis=0)
+    q = alpha + ops.sum(x * (1 - y), axis=0)
+    return ops.convert_to_numpy(log(p / ops.sum(p)) - log(q / ops.sum(q)))
+
+
+def ratios_with_keras_ops_log2(counts, labels, alpha=1.0):
+    """The keras.ops answer with log2 (ops.log2) for the natural log."""
+    return ratios_with_keras_ops(counts, labels, alpha, log=ops.log2)
 
 
 def ratios_per_review(counts, labels, alpha=1.0):
@@ -285,7 +404,7 @@ def ratios_and_counts(counts, labels, alpha=1.0):
     return p, q
 
 
-WRONG = [
+WRONG = on_every_backend(
     Wrong("4.1", "never adapted", lambda: (vectorizer_with(adapt=False),), r"empty.*adapt"),
     Wrong("4.1", "Keras' default standardization keeps <br /> as 'br'",
           lambda: (vectorizer_with(standardize="lower_and_strip_punctuation"),), r"<br />"),
@@ -367,6 +486,7 @@ WRONG = [
     Wrong("4.5", "flat confusion", lambda: (evaluation(flat_confusion=True),), r"not 2 x 2"),
     Wrong("4.5", "results swapped", lambda: (evaluation(swap=True),), r"wrong order"),
     Wrong("4.5", "only the accuracy", lambda: (evaluation_only_accuracy,), r"return two things"),
+    Wrong("4.5", "C[labels, predicted] += 1 marks each pair once", lambda: (evaluation_index_arrays,), r"marked once"),
     Wrong("4.6", "no smoothing (alpha = 0)", lambda: (ratios(alpha_fixed=0.0),), r"no smoothing.*log 0"),
     Wrong("4.6", "raw counts, not binarised", lambda: (ratios(binarise=False),), r"not binarised"),
     Wrong("4.6", "no L1 normalisation", lambda: (ratios(normalise="none"),), r"L1 normalisation is missing"),
@@ -384,13 +504,23 @@ WRONG = [
     Wrong("4.6", "1 x V np.matrix", lambda: (ratios(flatten=False),), r"1 x \d+ matrix"),
     Wrong("4.6", "sums over the wrong axis", lambda: (ratios_per_review,), r"one number per review"),
     Wrong("4.6", "returns p and q", lambda: (ratios_and_counts,), r"return r alone"),
+    Wrong("4.6", "keras.ops with log2", lambda: (ratios_with_keras_ops_log2,), r"log2"),
+)
+WRONG += [  # 4.5 in the arrays of one framework, as its learners write it
+    Wrong("4.5", "PyTorch: (N, 1) against (N,) broadcasts", lambda: (evaluation_with_torch_broadcasting,),
+          r"broadcasts", backends=("torch",)),
+    Wrong("4.5", "JAX: .at[].set(1) marks pairs, does not count them", lambda: (evaluation_with_jax_set,),
+          r"marked once", backends=("jax",)),
+    Wrong("4.5", "JAX: counting in place in an immutable array", lambda: (evaluation_with_jax_in_place,),
+          r"TypeError", backends=("jax",)),
 ]
 
-RIGHT = [
+RIGHT = on_every_backend(
     Right("4.1", "notebook", lambda: (vectorizer_with(),)),
     Right("4.1", "vocabulary counted by hand", lambda: (vectorizer_counted_by_hand,)),
-    Right("4.1", "adapted on a tf.data batches", lambda: (vectorizer_adapted_on_batches,)),
-    Right("4.1", "own standardize function", lambda: (vectorizer_with(standardize=clean),)),
+    Right("4.1", "adapted in batches of a list (adapt's batch_size)", lambda: (vectorizer_adapted_in_batches,)),
+    Right("4.1", "own standardize function (tf.strings on every backend)",
+          lambda: (vectorizer_with(standardize=clean),)),
     Right("4.2", "notebook", lambda: (classifier(),)),
     Right("4.2", "functional with dropout", lambda: (functional_with_dropout,)),
     Right("4.2", "add() without Input, RNN(LSTMCell)", lambda: (added_without_input,)),
@@ -405,12 +535,23 @@ RIGHT = [
           lambda: (trainer(optimizer=lambda lr: keras.optimizers.Adam(learning_rate=lr), metrics=("acc",)),)),
     Right("4.5", "counting loop", lambda: (evaluation(),)),
     Right("4.5", "bincount", lambda: (evaluation_by_bincount,)),
-    Right("4.5", "TensorFlow's confusion_matrix", lambda: (evaluation_with_tensorflow,)),
+    Right("4.5", "keras.ops: one-hot product", lambda: (evaluation_with_keras_ops,)),
     Right("4.5", "np.add.at, float counts", lambda: (evaluation_add_at,)),
     Right("4.6", "notebook: sparse matrix products", lambda: (ratios(),)),
     Right("4.6", "row slices, .sign(), np.matrix flattened", lambda: (ratios_by_rows,)),
     Right("4.6", "loop over CSR rows", lambda: (ratios_in_a_loop,)),
+    Right("4.6", "keras.ops, dense, float32", lambda: (ratios_with_keras_ops,)),
+)
+RIGHT += [  # TensorFlow's own ops: TensorFlow's rows (keras.ops rows of the same style run everywhere)
+    Right("4.1", "adapted on a tf.data batches", lambda: (vectorizer_adapted_on_batches,)),
+    Right("4.5", "TensorFlow's confusion_matrix", lambda: (evaluation_with_tensorflow,)),
     Right("4.6", "TensorFlow, dense, float32", lambda: (ratios_with_tensorflow,)),
+]
+RIGHT += [  # 4.5 in the arrays of one framework; 4.1 with NumPy where Keras hands NumPy to standardize
+    Right("4.1", "standardize in NumPy (np.char, re)", lambda: (vectorizer_with(standardize=clean_with_numpy),),
+          backends=("jax", "torch")),
+    Right("4.5", "PyTorch: bincount, .item()", lambda: (evaluation_with_torch,), backends=("torch",)),
+    Right("4.5", "JAX: jax.numpy, .at[].add", lambda: (evaluation_with_jax,), backends=("jax",)),
 ]
 
 
@@ -484,7 +625,7 @@ def ratios_q_raw_counts(counts, labels, alpha=1.0):
     return np.log(p / p.sum()) - np.log(q / q.sum())
 
 
-WRONG += after_diagnosis(
+WRONG += on_every_backend(*after_diagnosis(
     Wrong("4.6", "L2 norm instead of L1", lambda: (ratios_l2,), r"L2"),
     Wrong("4.6", "log1p instead of log", lambda: (ratios_log1p,), r"log1p"),
     Wrong("4.6", "ratio of the logs", lambda: (ratios_of_logs,), r"ratio where a difference is meant"),
@@ -496,4 +637,4 @@ WRONG += after_diagnosis(
     Wrong("4.6", "q a mean over the negative reviews", lambda: (ratios_q_mean,),
           r"sum over the negative reviews is a mean"),
     Wrong("4.6", "q from the raw counts", lambda: (ratios_q_raw_counts,), r"raw counts"),
-)
+))

@@ -233,6 +233,9 @@ def _judge_confusion(confusion: np.ndarray, p, labels) -> None:
         "each row holds fractions of its true class, not counts": expected / expected.sum(axis=1, keepdims=True),
         "p = 0.5 counted as positive (the prediction is [p > 0.5])": _confusion_counts(p >= 0.5, labels),
         "positive predicted for p < 0.5": _confusion_counts(p < 0.5, labels),
+        "each (true, predicted) pair is marked once, not counted: an assignment through index arrays writes each "
+        "cell once however often its pair occurs (NumPy's `C[labels, predicted] += 1`, JAX's `.at[...].set(1)`); "
+        "count with np.add.at, JAX's `.at[...].add(1)` or a loop": (expected > 0).astype(float),
     }, atol=1e-6)
     raise CheckFailed("the confusion matrix is wrong", expected=f"{expected.tolist()}",
                       found=f"{np.round(confusion, 4).tolist()}" + (f": {mistake}" if mistake else ""), hint=hint)

@@ -55,13 +55,13 @@ def _keras_classifier(case, bidirectional: bool, mask=True, activation="sigmoid"
 
     recurrent = layers.LSTM(case["units"], go_backwards=go_backwards)
     model = keras.Sequential([
-        keras.Input(shape=(None,), dtype="int64"),
+        keras.Input(shape=(None,), dtype="int32"),
         layers.Embedding(case["vocab_size"], case["embed_dim"], mask_zero=mask),
         layers.Bidirectional(recurrent) if bidirectional else recurrent,
         layers.Dense(1, activation=activation),
     ])
     model.set_weights(case["weights"])
-    return model
+    return probes.unrolled(model)
 
 
 def _weight_names(bidirectional: bool) -> list[str]:
