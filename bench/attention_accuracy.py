@@ -9,6 +9,9 @@ time and the CPU time of its kernel (on a shared machine the two differ).
 
 Bars (full mode): attention >= 99% exact match, clearly above the baseline on the inputs that
 hold three dates, and the whole notebook within 10 minutes on a 2-core CPU.
+
+The kernel runs on the Keras backend KERAS_BACKEND names (TensorFlow when unset):
+`KERAS_BACKEND=jax python bench/attention_accuracy.py --quick`. Compare times only on one machine.
 """
 
 from __future__ import annotations
@@ -68,7 +71,8 @@ def main() -> int:
     children = resource.getrusage(resource.RUSAGE_CHILDREN)
     if args.save:
         nbformat.write(notebook, args.save)
-    print(f"lab 05, {'quick' if args.quick else 'full'} mode, {os.cpu_count()} CPUs")
+    backend = os.environ.get("KERAS_BACKEND", "").strip() or "tensorflow"
+    print(f"lab 05, {'quick' if args.quick else 'full'} mode, Keras on {backend} (KERAS_BACKEND), {os.cpu_count()} CPUs")
     print("\n".join(report_lines(notebook)))
     verdict = "within" if wall <= TIME_BAR_S else "OVER"
     print(f"notebook wall time {wall:.0f} s ({verdict} the {TIME_BAR_S} s bar); "

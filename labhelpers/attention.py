@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime
 from dataclasses import dataclass
 
+import keras
 import numpy as np
 
 from labhelpers.probes.attention import (  # noqa: F401 (the notebook calls attention.check_...)
@@ -180,51 +181,114 @@ def load_dates(train_size: int, test_size: int, seed: int = 0) -> DateData:
 
 
 def length_batches(sources, previous, targets, batch_size: int, seed: int = 0):
-    """A tf.data.Dataset of ((sources, previous), targets) batches of similar lengths, padding trimmed.
+    """((sources, previous), targets) batches of similar lengths with the padding trimmed, for model.fit.
 
     The examples are shuffled, then sorted by target length and source length within chunks of
     20 batches, and the batches are shuffled. Each batch is trimmed to its longest source, and the
     decoder inputs and targets to its longest target plus one padding character (the decoder
     learns to write it after the last date: "done"). The LSTMs then run about as many steps as
     there are characters, instead of the longest source's and target's lengths for every batch.
+
+    On TensorFlow it is a tf.data.Dataset (tf.function traces the training step for batches of any
+    width); elsewhere a keras.utils.PyDataset of the same batches in the same order, except that on
+    JAX the sources keep their full width: jax.jit compiles the training step once per shape of batch,
+    and each compilation (seconds) costs more than the padding steps trimming would save. The encoders
+    mask the padding and attention gives it weight 0, so the model learns the same. (The targets are
+    trimmed as elsewhere, to three widths: their padding would change the loss.)
     """
-    import tensorflow as tf
+    sources, previous, targets = np.asarray(sources), np.asarray(previous), np.asarray(targets)
+    source_lengths, target_lengths = (sources != 0).sum(axis=1), (targets != 0).sum(axis=1)
+    rng, chunk, max_steps = np.random.default_rng(seed), 20 * batch_size, targets.shape[1]
+    full_width = keras.backend.backend() == "jax"
 
-    source_lengths = (np.asarray(sources) != 0).sum(axis=1)
-    target_lengths = (np.asarray(targets) != 0).sum(axis=1)
-    rng = np.random.default_rng(seed)
-    chunk = 20 * batch_size
-
-    def batches():
+    def plan():
+        """The batches of one epoch in training order: (rows, source width, target steps) of each."""
         order = rng.permutation(len(source_lengths))
         chunks = [sorted(order[i : i + chunk], key=lambda n: (target_lengths[n], source_lengths[n]))
                   for i in range(0, len(order), chunk)]
         indices = [np.array(c[i : i + batch_size]) for c in chunks for i in range(0, len(c), batch_size)]
-        for batch in (indices[k] for k in rng.permutation(len(indices))):
-            width = source_lengths[batch].max()
-            steps = min(target_lengths[batch].max() + 1, targets.shape[1])
-            yield (sources[batch, :width], previous[batch, :steps]), targets[batch, :steps]
+        return [(rows, sources.shape[1] if full_width else source_lengths[rows].max(),
+                 min(target_lengths[rows].max() + 1, max_steps))
+                for rows in (indices[k] for k in rng.permutation(len(indices)))]
 
-    spec = tf.TensorSpec((None, None), tf.int32)
+    def batch(rows, width, steps):
+        return (sources[rows, :width], previous[rows, :steps]), targets[rows, :steps]
+
+    if keras.backend.backend() != "tensorflow":
+        return LengthBatches(plan, batch)
+    import tensorflow as tf
+
     count = sum(-(-min(chunk, len(source_lengths) - i) // batch_size) for i in range(0, len(source_lengths), chunk))
-    dataset = tf.data.Dataset.from_generator(batches, output_signature=((spec, spec), spec))
+    spec = tf.TensorSpec((None, None), tf.int32)
+    dataset = tf.data.Dataset.from_generator(lambda: (batch(*b) for b in plan()),
+                                             output_signature=((spec, spec), spec))
     return dataset.apply(tf.data.experimental.assert_cardinality(count)).prefetch(2)
 
 
+class LengthBatches(keras.utils.PyDataset):
+    """length_batches' batches as a Keras PyDataset (JAX, PyTorch); a new order at each epoch."""
+
+    def __init__(self, plan, batch):
+        super().__init__()
+        self._plan, self._batch = plan, batch
+        self._batches = plan()
+
+    def __len__(self):
+        return len(self._batches)
+
+    def __getitem__(self, index):
+        return self._batch(*self._batches[index])
+
+    def on_epoch_end(self):
+        self._batches = self._plan()
+
+
 def milliseconds(function, *args, repeats: int = 5) -> float:
-    """Median wall time of one call of `function(*args)`, in milliseconds, compiled and warmed up."""
+    """Median wall time of one call of `function(*args)`, in milliseconds, compiled and warmed up.
+
+    Compiled as each backend compiles: tf.function on TensorFlow; jax.jit on JAX (a Keras layer as a
+    pure function of its weights, through stateless_call); PyTorch runs it eagerly, without recording
+    gradients. The time waits for the result (JAX and GPUs run asynchronously)."""
     import time
 
-    import tensorflow as tf
-
-    function = tf.function(function)
-    function(*args)
+    function, wait = _compiled_call(function, keras.backend.backend())
+    wait(function(*args))
     times = []
     for _ in range(repeats):
         start = time.perf_counter()
-        function(*args)
+        wait(function(*args))
         times.append(time.perf_counter() - start)
     return 1000 * float(np.median(times))
+
+
+def _compiled_call(function, backend: str):
+    """(function compiled the backend's way, a function that waits until a result is computed)."""
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        return tf.function(function), lambda result: result
+    if backend == "jax":
+        import jax
+
+        if isinstance(function, keras.layers.Layer):
+            layer, pure = function, jax.jit(function.stateless_call)
+            weights = ([v.value for v in layer.trainable_variables], [v.value for v in layer.non_trainable_variables])
+            return (lambda *args: pure(*weights, *args)[0]), jax.block_until_ready
+        return jax.jit(function), jax.block_until_ready
+    if backend == "torch":
+        import torch
+
+        def eager(*args):
+            with torch.no_grad():
+                return function(*args)
+
+        def wait(result):
+            if torch.cuda.is_available():
+                torch.cuda.synchronize()
+            return result
+
+        return eager, wait
+    return function, lambda result: result
 
 
 # ----------------------------------------------------------------------------- pictures

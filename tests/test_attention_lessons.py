@@ -9,6 +9,7 @@ import matplotlib
 matplotlib.use("Agg")
 
 import numpy as np
+from keras import ops
 
 from labhelpers import attention
 from labhelpers.probes.attention import DrawnTranslator
@@ -52,9 +53,9 @@ def _greedy_with_weights(model, case):
     written, weights = [], []
     for _ in range(case["max_length"]):
         logits, state, step_weights = model.decoder(next_ids, state, encoder_states, source_mask)
-        next_ids = np.argmax(logits, axis=-1).astype("int32")
+        next_ids = np.argmax(ops.convert_to_numpy(logits), axis=-1).astype("int32")
         written.append(next_ids)
-        weights.append(np.asarray(step_weights))
+        weights.append(ops.convert_to_numpy(step_weights))
     return np.concatenate(written, axis=1), np.concatenate(weights, axis=1)
 
 
@@ -62,7 +63,7 @@ def _replayed_weights(model, case, translations):
     """5.6's attention_maps: one teacher-forced pass on the translations (START, then them, delayed)."""
     encoder_states, state, source_mask = model.encoder(case["sources"])
     previous = np.concatenate([np.full((len(translations), 1), case["start_id"], "int32"), translations[:, :-1]], 1)
-    return np.asarray(model.decoder(previous, state, encoder_states, source_mask)[2])
+    return ops.convert_to_numpy(model.decoder(previous, state, encoder_states, source_mask)[2])
 
 
 def _drawn_case(seed, batch=32, source_length=9, max_length=12, units=6, embedding=4, vocabulary=3):

@@ -1,13 +1,17 @@
 """Lab 05's probes: they call the learner's code on the given inputs and return plain data.
 
 Each learner call is recorded as {"value": ...} or {"error": record}, so that a failure on one
-size, or only when compiled, is judged in its place rather than hiding the other results.
+size, or only when compiled, is judged in its place rather than hiding the other results. The probes
+run on whichever Keras backend runs the notebook: they compile the learner's code as that backend's
+model.fit does (tf.function, jax.jit; PyTorch runs it eagerly), take gradients through
+labhelpers.autodiff, and record the backend's name, which only words the judges' hints.
 """
 
 import keras
 import numpy as np
-import tensorflow as tf
+from keras import ops
 
+from labhelpers.autodiff import value_and_gradients
 from labhelpers.grading import Lab, attempt, error_record
 
 
@@ -19,36 +23,54 @@ def _run(function, *args):
         return {"error": error_record(error)}
 
 
-def _unknown_sizes(tensor):
-    """A TensorSpec with every axis unknown but the depth (the last axis of a 3-axis tensor)."""
-    shape = [None] * tensor.shape.rank
-    if tensor.shape.rank == 3:
-        shape[-1] = tensor.shape[-1]
-    return tf.TensorSpec(shape, tensor.dtype)
-
-
 def _compiled(function, tensors):
-    """function traced by tf.function with batch and lengths unknown, as model.fit runs it."""
-    specs = [_unknown_sizes(tensor) for tensor in tensors]
-    return _run(lambda: tf.function(function).get_concrete_function(*specs)(*tensors))
+    """function (a learner's function or layer) compiled as model.fit compiles it on this backend, run
+    on `tensors`; None on PyTorch, where model.fit and the notebook run the learner's code eagerly
+    (PyTorch compiles nothing unless asked, with torch.compile): there eager is all there is to check."""
+    backend = keras.backend.backend()
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        def unknown_sizes(tensor):  # every axis unknown but the depth (the last axis of a 3-axis tensor)
+            shape = [None] * tensor.shape.rank
+            if tensor.shape.rank == 3:
+                shape[-1] = tensor.shape[-1]
+            return tf.TensorSpec(shape, tensor.dtype)
+
+        specs = [unknown_sizes(tensor) for tensor in tensors]  # batch and lengths unknown, as in model.fit
+        return _run(lambda: tf.function(function).get_concrete_function(*specs)(*tensors))
+    if backend == "jax":
+        import jax
+
+        if isinstance(function, keras.layers.Layer):  # a pure function of the weights, as model.fit runs it
+            weights = ([v.value for v in function.trainable_variables],
+                       [v.value for v in function.non_trainable_variables])
+            return _run(lambda: jax.jit(function.stateless_call)(*weights, *tensors)[0])
+        return _run(lambda: jax.jit(function)(*tensors))
+    return None
 
 
-def gradients(function, tensors, cotangents, variables=()):
-    """Gradients of sum(output * cotangent) over both outputs, for the float tensors and `variables`.
-
-    The judges compute their references with it too, through Keras' layers.
-    """
-    watched = [t for t in tensors if t.dtype.is_floating]
-    with tf.GradientTape() as tape:
-        tape.watch(watched)
+def gradients(function, arrays, cotangents, variables=()):
+    """Gradients of sum(output * cotangent) over both outputs: for the floating-point inputs among
+    `arrays` (NumPy), then for `variables`; None for each where no gradient flows or the loss could
+    not be differentiated. The judges compute their references with it too, through Keras' layers."""
+    def run(*tensors):
         outputs = function(*tensors)
-        loss = sum(tf.reduce_sum(tf.cast(output, tf.float64) * cotangent)
+        loss = sum(ops.sum(ops.multiply(ops.cast(output, "float32"), np.asarray(cotangent, "float32")))
                    for output, cotangent in zip(outputs, cotangents))
-    return tape.gradient(loss, [*watched, *variables])
+        return loss, None
+
+    floating = [np.issubdtype(np.asarray(a).dtype, np.floating) for a in arrays]
+    _, _, weight_grads, input_grads = value_and_gradients(run, variables, arrays)
+    input_grads = input_grads or [None] * len(arrays)
+    return ([g for g, f in zip(input_grads, floating) if f]
+            + (list(weight_grads) if weight_grads is not None else [None] * len(variables)))
 
 
 def _tensors(case, names):
-    return [tf.constant(case[name]) for name in names]
+    """The drawn arrays as the backend's tensors, copied: a PyTorch tensor made from an array shares its
+    memory, and an in-place operation in the learner's code must not change the inputs the judge reads."""
+    return [ops.convert_to_tensor(np.array(case[name])) for name in names]
 
 
 def decoder_inputs(make_decoder_inputs, inputs):
@@ -65,20 +87,22 @@ def attention(scaled_dot_product_attention, inputs):
     """The function on each drawn case: eagerly, compiled, and its gradients."""
     cases = []
     for case in inputs["cases"]:
-        tensors = _tensors(case, ("queries", "keys", "values", "mask"))
+        names = ("queries", "keys", "values", "mask")
+        tensors, arrays = _tensors(case, names), [case[name] for name in names]
         cases.append({"returned": _run(scaled_dot_product_attention, *tensors),
                       "compiled": _compiled(scaled_dot_product_attention, tensors),
-                      "gradients": _run(gradients, scaled_dot_product_attention, tensors, case["cotangents"])})
-    return {"cases": cases}
+                      "gradients": _run(gradients, scaled_dot_product_attention, arrays, case["cotangents"])})
+    return {"cases": cases, "backend": keras.backend.backend()}
 
 
 def luong(layer_class, inputs):
     """A layer per drawn case, its weights set from the drawn values by shape, then called."""
-    return {"cases": [_luong_case(layer_class, case) for case in inputs["cases"]]}
+    return {"cases": [_luong_case(layer_class, case) for case in inputs["cases"]], "backend": keras.backend.backend()}
 
 
 def _luong_case(layer_class, case):
-    tensors = _tensors(case, ("decoder_states", "encoder_states", "source_mask"))
+    names = ("decoder_states", "encoder_states", "source_mask")
+    tensors, arrays = _tensors(case, names), [case[name] for name in names]
     layer = attempt(layer_class, case["units"])
     built = _run(layer, *tensors)
     if "error" in built:
@@ -92,7 +116,7 @@ def _luong_case(layer_class, case):
             "trainable_shapes": [list(w.shape) for w in trainable],
             "returned": _run(layer, *tensors),
             "compiled": _compiled(layer, tensors),
-            "gradients": _run(gradients, layer, tensors, case["cotangents"], trainable)}
+            "gradients": _run(gradients, layer, arrays, case["cotangents"], trainable)}
 
 
 # ---------------------------------------------------------------- 5.3 greedy decoding

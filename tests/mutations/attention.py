@@ -1,12 +1,18 @@
 """Lab 05: wrong and right answers to 5.2 make_decoder_inputs, 5.3 greedy_decode,
-5.4 scaled_dot_product_attention and 5.5 LuongAttention, written as students write them."""
+5.4 scaled_dot_product_attention and 5.5 LuongAttention, written as students write them.
+
+Answers in NumPy or keras.ops run on every backend (`on_every_backend`); a few keep TensorFlow's own API
+(tf.concat, tf.where, tf.function, float64) and import TensorFlow only when they run. The
+mistakes only one framework lets a learner make (JAX's trace, PyTorch's autograd graph and in-place
+operations) are in the sections for that backend at the end."""
+
+import math
 
 import keras
 import numpy as np
-import tensorflow as tf
-from keras import layers
+from keras import layers, ops
 
-from mutations import Right, Wrong, after_diagnosis
+from mutations import Right, Wrong, after_diagnosis, on_every_backend
 
 # ---------------------------------------------------------------- 5.2 make_decoder_inputs
 
@@ -17,7 +23,14 @@ def decoder_concatenate(targets, start_id):
 
 
 def decoder_tf_concat(targets, start_id):
+    import tensorflow as tf
+
     return tf.concat([tf.fill((len(targets), 1), tf.constant(start_id, targets.dtype)), targets[:, :-1]], axis=1)
+
+
+def decoder_keras_ops(targets, start_id):
+    start = ops.full((len(targets), 1), start_id, dtype=str(targets.dtype))
+    return ops.concatenate([start, ops.convert_to_tensor(targets[:, :-1])], axis=1)
 
 
 def decoder_roll(targets, start_id):
@@ -74,24 +87,40 @@ DECODER_WRONG = [
 
 
 def greedy(model, sources, start_id, max_length, first_state=lambda h, c: [h, c], feed_back=True, carry=True,
-           choose=lambda logits: tf.argmax(logits, axis=-1, output_type=tf.int32), pad=True, keep_start=False):
-    """A student's batched greedy loop; the keyword arguments make the wrong ones."""
-    decode = tf.function(model.decoder, reduce_retracing=True)
+           choose=lambda logits: ops.cast(ops.argmax(logits, axis=-1), "int32"), pad=True, keep_start=False,
+           decode=None):
+    """A student's batched greedy loop in keras.ops; the keyword arguments make the wrong ones."""
+    decode = decode(model.decoder) if decode else model.decoder
     encoder_states, (h, c), source_mask = model.encoder(sources)
     initial = state = first_state(h, c)
-    next_ids = start = tf.fill((len(sources), 1), start_id)
+    next_ids = start = np.full((len(sources), 1), start_id, "int32")
     predicted = []
     for _ in range(max_length):
         logits, new_state, _ = decode(next_ids if feed_back else start, state, encoder_states, source_mask)
         state = new_state if carry else initial
         next_ids = choose(logits)
         predicted.append(next_ids)
-    predicted = np.concatenate(predicted, axis=1)
+    predicted = ops.convert_to_numpy(ops.concatenate(predicted, axis=1))
     if pad:
         predicted[np.cumsum(predicted == 0, axis=1) > 0] = 0
     if keep_start:
         predicted = np.concatenate([np.full((len(sources), 1), start_id), predicted[:, :-1]], axis=1)
     return predicted
+
+
+def greedy_tf(model, sources, start_id, max_length):
+    """TensorFlow's own API: a tf.function step, tf.fill and tf.argmax."""
+    import tensorflow as tf
+
+    decode = tf.function(model.decoder, reduce_retracing=True)
+    encoder_states, state, source_mask = model.encoder(sources)
+    next_ids = tf.fill((len(sources), 1), start_id)
+    predicted = []
+    for _ in range(max_length):
+        logits, state, _ = decode(next_ids, state, encoder_states, source_mask)
+        next_ids = tf.argmax(logits, axis=-1, output_type=tf.int32)
+        predicted.append(next_ids)
+    return greedy_pad(tf.concat(predicted, axis=1).numpy())
 
 
 def greedy_rows(model, sources, start_id, max_length):
@@ -102,7 +131,7 @@ def greedy_rows(model, sources, start_id, max_length):
         ids, next_id = [], start_id
         while len(ids) < max_length:
             logits, state, _ = model.decoder(np.array([[next_id]]), state, encoder_states, source_mask)
-            next_id = int(np.argmax(logits[0, -1]))
+            next_id = int(np.argmax(ops.convert_to_numpy(logits)[0, -1]))
             ids.append(next_id)
             if next_id == 0:
                 break
@@ -136,11 +165,11 @@ def greedy_teacher_forcing(model, sources, start_id, max_length):
     targets = TARGETS[: len(sources), :max_length]
     previous = np.concatenate([np.full((len(sources), 1), start_id), targets[:, :-1]], axis=1)
     logits = model.decoder(previous, state, encoder_states, source_mask)[0]
-    return greedy_pad(np.argmax(logits, axis=-1))
+    return greedy_pad(np.argmax(ops.convert_to_numpy(logits), axis=-1))
 
 
 def greedy_pad(predicted):
-    predicted = np.array(predicted)
+    predicted = np.array(ops.convert_to_numpy(predicted))
     predicted[np.cumsum(predicted == 0, axis=1) > 0] = 0
     return predicted
 
@@ -149,21 +178,23 @@ def greedy_one_short(model, sources, start_id, max_length):
     return greedy(model, sources, start_id, max_length)[:, : max_length - 1]
 
 
+SAMPLING = keras.random.SeedGenerator(0)
+
 GREEDY_WRONG = [
     ("decoder starts from zeros", lambda *a: greedy(*a, first_state=lambda h, c: None), r"starts from zeros"),
-    ("zeros of the right shapes", lambda *a: greedy(*a, first_state=lambda h, c: [tf.zeros_like(h)] * 2),
+    ("zeros of the right shapes", lambda *a: greedy(*a, first_state=lambda h, c: [ops.zeros_like(h)] * 2),
      r"starts from zeros"),
-    ("only h handed", lambda *a: greedy(*a, first_state=lambda h, c: [h, tf.zeros_like(c)]), r"only h"),
+    ("only h handed", lambda *a: greedy(*a, first_state=lambda h, c: [h, ops.zeros_like(c)]), r"only h"),
     ("h and c swapped", lambda *a: greedy(*a, first_state=lambda h, c: [c, h]), r"swapped"),
     ("teacher forcing at inference", greedy_teacher_forcing, r"teacher forcing"),
     ("start token fed every step", lambda *a: greedy(*a, feed_back=False), r"start token is fed at every step"),
-    ("sampling instead of argmax", lambda *a: greedy(*a, choose=lambda z: tf.random.categorical(z[:, -1], 1, tf.int32)),
+    ("sampling instead of argmax", lambda *a: greedy(*a, choose=lambda z: ops.cast(keras.random.categorical(z[:, -1], 1, seed=SAMPLING), "int32")),
      r"sampled"),
     ("start token included in the output", lambda *a: greedy(*a, keep_start=True), r"off by one.*start token"),
     ("last id dropped", greedy_one_short, r"off by one.*dropped"),
     ("no padding after the end token", lambda *a: greedy(*a, pad=False), r"after the end token"),
     ("state not carried", lambda *a: greedy(*a, carry=False), r"not carried"),
-    ("argmax over the step axis", lambda *a: greedy(*a, choose=lambda z: tf.argmax(z, axis=1, output_type=tf.int32)),
+    ("argmax over the step axis", lambda *a: greedy(*a, choose=lambda z: ops.cast(ops.argmax(z, axis=1), "int32")),
      r"wrong axis"),
 ]
 
@@ -171,21 +202,34 @@ GREEDY_WRONG = [
 
 
 def attend(queries, keys, values, mask, scale="sqrt", axis=-1, masked="before"):
-    """A student's answer in TensorFlow; the keyword arguments make the wrong ones."""
-    scores = tf.matmul(queries, keys, transpose_b=True)
-    depth = tf.cast(tf.shape(keys)[-1], scores.dtype)
-    scores = scores / {"sqrt": tf.sqrt(depth), "none": 1.0, "d": depth, "8": np.sqrt(8.0),
-                       "keys": tf.sqrt(tf.cast(tf.shape(keys)[1], scores.dtype))}[scale]
+    """A student's answer in keras.ops; the keyword arguments make the wrong ones."""
+    scores = ops.matmul(queries, ops.swapaxes(keys, -1, -2))
+    depth = ops.cast(ops.shape(keys)[-1], scores.dtype)
+    scores = scores / {"sqrt": ops.sqrt(depth), "none": 1.0, "d": depth, "8": np.sqrt(8.0),
+                       "keys": ops.sqrt(ops.cast(ops.shape(keys)[1], scores.dtype))}[scale]
     if masked in ("before", "inverted", "zero"):
-        keep = ~mask[:, tf.newaxis, :] if masked == "inverted" else mask[:, tf.newaxis, :]
-        scores = tf.where(keep, scores, 0.0 if masked == "zero" else -1e9)
-    weights = tf.nn.softmax(scores, axis=axis)
+        keep = ops.expand_dims(mask, 1)
+        keep = ops.logical_not(keep) if masked == "inverted" else keep
+        scores = ops.where(keep, scores, 0.0 if masked == "zero" else -1e9)
+    weights = ops.softmax(scores, axis=axis)
     if masked == "after":
-        weights = weights * tf.cast(mask[:, tf.newaxis, :], weights.dtype)
+        weights = weights * ops.cast(ops.expand_dims(mask, 1), weights.dtype)
+    return ops.matmul(weights, values), weights
+
+
+def attend_tf_where(queries, keys, values, mask):
+    import tensorflow as tf
+
+    """TensorFlow's own operations, as the notebook suggested before it taught keras.ops."""
+    depth = tf.cast(tf.shape(keys)[-1], queries.dtype)
+    scores = tf.matmul(queries, keys, transpose_b=True) / tf.sqrt(depth)
+    weights = tf.nn.softmax(tf.where(mask[:, tf.newaxis, :], scores, -1e9), axis=-1)
     return tf.matmul(weights, values), weights
 
 
 def attend_float64_additive(queries, keys, values, mask):
+    import tensorflow as tf
+
     q, k, v = (tf.cast(x, tf.float64) for x in (queries, keys, values))
     scores = tf.matmul(q, k, transpose_b=True) / tf.sqrt(tf.cast(k.shape[-1], tf.float64))
     scores += (1.0 - tf.cast(mask, tf.float64))[:, None, :] * -1e9
@@ -194,17 +238,24 @@ def attend_float64_additive(queries, keys, values, mask):
 
 
 def attend_einsum_renormalised(queries, keys, values, mask):
-    scores = tf.einsum("bqd,bkd->bqk", queries, keys) / keras.ops.sqrt(float(keys.shape[-1]))
-    exps = tf.exp(scores - tf.reduce_max(scores, axis=-1, keepdims=True)) * tf.cast(mask[:, None, :], scores.dtype)
-    weights = exps / tf.reduce_sum(exps, axis=-1, keepdims=True)
-    return tf.einsum("bqk,bkv->bqv", weights, values), weights
+    scores = ops.einsum("bqd,bkd->bqk", queries, keys) / ops.sqrt(float(keys.shape[-1]))
+    exps = ops.exp(scores - ops.max(scores, axis=-1, keepdims=True)) * ops.cast(mask[:, None, :], scores.dtype)
+    weights = exps / ops.sum(exps, axis=-1, keepdims=True)
+    return ops.einsum("bqk,bkv->bqv", weights, values), weights
 
 
 def attend_keras_ops(queries, keys, values, mask):
-    ops = keras.ops
     scores = ops.matmul(queries, ops.swapaxes(keys, -1, -2)) * ops.rsqrt(ops.cast(ops.shape(keys)[-1], "float32"))
     weights = ops.softmax(ops.where(ops.expand_dims(mask, 1), scores, -np.inf), axis=-1)
     return ops.matmul(weights, values), weights
+
+
+def attend_additive_mask(queries, keys, values, mask):
+    """The mask added to the scores as a large negative bias, @ for the products."""
+    scores = queries @ ops.transpose(keys, (0, 2, 1)) / math.sqrt(keys.shape[-1])
+    scores = scores + (1.0 - ops.cast(mask, scores.dtype))[:, None, :] * -1e9
+    weights = ops.softmax(scores)
+    return weights @ values, weights
 
 
 def attend_numpy(queries, keys, values, mask):
@@ -212,54 +263,54 @@ def attend_numpy(queries, keys, values, mask):
     scores = q @ k.transpose(0, 2, 1) / np.sqrt(k.shape[-1]) - 1e9 * ~m[:, None, :]
     weights = np.exp(scores - scores.max(-1, keepdims=True))
     weights /= weights.sum(-1, keepdims=True)
-    return tf.constant(weights @ v), tf.constant(weights)
+    return ops.convert_to_tensor(weights @ v), ops.convert_to_tensor(weights)
 
 
 def attend_star(queries, keys, values, mask):
     scores = queries * keys / np.sqrt(keys.shape[-1])
-    weights = tf.nn.softmax(scores)
-    return tf.matmul(weights, values), weights
+    weights = ops.softmax(scores)
+    return ops.matmul(weights, values), weights
 
 
 def attend_raw_scores(queries, keys, values, mask):
-    scores = tf.matmul(queries, keys, transpose_b=True) / tf.sqrt(float(keys.shape[-1]))
-    scores = tf.where(mask[:, None, :], scores, -1e9)
-    return tf.matmul(scores, values), scores
+    scores = ops.matmul(queries, ops.swapaxes(keys, 1, 2)) / math.sqrt(keys.shape[-1])
+    scores = ops.where(mask[:, None, :], scores, -1e9)
+    return ops.matmul(scores, values), scores
 
 
 def attend_unnormalised(queries, keys, values, mask):
-    scores = tf.matmul(queries, keys, transpose_b=True) / tf.sqrt(float(keys.shape[-1]))
-    weights = tf.exp(tf.where(mask[:, None, :], scores, -1e9))
-    return tf.matmul(weights, values), weights
+    scores = ops.matmul(queries, ops.swapaxes(keys, 1, 2)) / math.sqrt(keys.shape[-1])
+    weights = ops.exp(ops.where(mask[:, None, :], scores, -1e9))
+    return ops.matmul(weights, values), weights
 
 
 def attend_context_from_keys(queries, keys, values, mask):
     weights = attend(queries, keys, values, mask)[1]
-    return tf.matmul(weights, keys), weights
+    return ops.matmul(weights, keys), weights
 
 
 def attend_stop_gradient(queries, keys, values, mask):
     context, weights = attend(queries, keys, values, mask)
-    return tf.matmul(tf.stop_gradient(weights), values), weights
+    return ops.matmul(ops.stop_gradient(weights), values), weights
 
 
 def attend_mask_on_queries(queries, keys, values, mask):
-    scores = tf.matmul(queries, keys, transpose_b=True) / tf.sqrt(float(keys.shape[-1]))
-    weights = tf.nn.softmax(tf.where(mask[:, :, tf.newaxis], scores, -1e9))
-    return tf.matmul(weights, values), weights
+    scores = ops.matmul(queries, ops.swapaxes(keys, 1, 2)) / math.sqrt(keys.shape[-1])
+    weights = ops.softmax(ops.where(mask[:, :, None], scores, -1e9))
+    return ops.matmul(weights, values), weights
 
 
 def attend_swapped(queries, keys, values, mask):
-    scores = tf.matmul(keys, queries, transpose_b=True) / tf.sqrt(float(keys.shape[-1]))
-    weights = tf.nn.softmax(tf.where(mask[:, tf.newaxis, :], scores, -1e9))
-    return tf.matmul(weights, values), weights
+    scores = ops.matmul(keys, ops.swapaxes(queries, 1, 2)) / math.sqrt(keys.shape[-1])
+    weights = ops.softmax(ops.where(mask[:, None, :], scores, -1e9))
+    return ops.matmul(weights, values), weights
 
 
 def attend_nan_mask(queries, keys, values, mask):
-    scores = tf.matmul(queries, keys, transpose_b=True) / tf.sqrt(float(keys.shape[-1]))
-    scores += (1.0 - tf.cast(mask[:, None, :], scores.dtype)) * -np.inf
-    weights = tf.nn.softmax(scores)
-    return tf.matmul(weights, values), weights
+    scores = ops.matmul(queries, ops.swapaxes(keys, 1, 2)) / math.sqrt(keys.shape[-1])
+    scores = scores + (1.0 - ops.cast(mask[:, None, :], scores.dtype)) * -np.inf
+    weights = ops.softmax(scores)
+    return ops.matmul(weights, values), weights
 
 
 ATTENTION_WRONG = [
@@ -275,10 +326,10 @@ ATTENTION_WRONG = [
     ("masked after the softmax", lambda *a: attend(*a, masked="after"), r"zeroed after the softmax"),
     ("mask broadcast over the queries", attend_mask_on_queries, r"mask is applied along the queries axis"),
     ("raw scores as weights", attend_raw_scores, r"raw scores"),
-    ("elementwise * for the matrix product", attend_star, r"matrix product"),
     ("queries and keys swapped", attend_swapped, r"swapped"),
     ("context from the keys", attend_context_from_keys, r"keys' depth"),
-    ("NumPy inside", attend_numpy, r"compiled by tf\.function"),
+    ("NumPy inside", attend_numpy,
+     r"fails when compiled by (tf\.function|jax\.jit)|no gradient flows back|computing gradients through your code failed"),
     ("gradient stopped", attend_stop_gradient, r"gradient with respect to the queries"),
     ("-inf times the mask gives NaN", attend_nan_mask, r"NaN"),
     ("only the context returned", lambda *a: attend(*a)[0], r"return two things"),
@@ -288,7 +339,7 @@ ATTENTION_WRONG = [
 
 
 def concat_context_state(context, state):
-    return tf.concat([context, state], axis=-1)
+    return ops.concatenate([context, state], axis=-1)
 
 
 def make_luong(attention=attend, activation="tanh", mix=concat_context_state, mask_passed=True, use_bias=True):
@@ -300,7 +351,7 @@ def make_luong(attention=attend, activation="tanh", mix=concat_context_state, ma
             self.combine = layers.Dense(units, activation=activation, use_bias=use_bias)
 
         def call(self, decoder_states, encoder_states, source_mask):
-            mask = source_mask if mask_passed else tf.ones_like(source_mask)
+            mask = source_mask if mask_passed else ops.ones_like(source_mask)
             context, weights = attention(decoder_states, encoder_states, encoder_states, mask)
             return self.combine(mix(context, decoder_states)), weights
 
@@ -320,8 +371,8 @@ class LuongMatrix(layers.Layer):
 
     def call(self, decoder_states, encoder_states, source_mask):
         context, weights = attend_einsum_renormalised(decoder_states, encoder_states, encoder_states, source_mask)
-        mixed = tf.concat([context, decoder_states], -1)
-        return tf.tanh(tf.einsum("btc,uc->btu", mixed, self.W_m) + self.b_m), weights
+        mixed = ops.concatenate([context, decoder_states], -1)
+        return ops.tanh(ops.einsum("btc,uc->btu", mixed, self.W_m) + self.b_m), weights
 
 
 class LuongEinsumDense(layers.Layer):
@@ -337,10 +388,10 @@ class LuongEinsumDense(layers.Layer):
         return keras.ops.tanh(self.combine(keras.ops.concatenate([decoder_states, context], -1))), weights
 
 
-class LuongLinearThenTanh(make_luong(activation=None, mix=lambda c, s: tf.concat([s, c], -1))):
+class LuongLinearThenTanh(make_luong(activation=None, mix=lambda c, s: ops.concatenate([s, c], -1))):
     def call(self, decoder_states, encoder_states, source_mask):
         states, weights = super().call(decoder_states, encoder_states, source_mask)
-        return tf.tanh(states), weights
+        return ops.tanh(states), weights
 
 
 class LuongFloat64(make_luong(attention=attend_float64_additive)):
@@ -355,7 +406,7 @@ class LuongDenseInCall(layers.Layer):
 
     def call(self, decoder_states, encoder_states, source_mask):
         context, weights = attend(decoder_states, encoder_states, encoder_states, source_mask)
-        return layers.Dense(self.units, activation="tanh")(tf.concat([context, decoder_states], -1)), weights
+        return layers.Dense(self.units, activation="tanh")(ops.concatenate([context, decoder_states], -1)), weights
 
 
 class LuongFixedUnits(make_luong()):
@@ -364,7 +415,7 @@ class LuongFixedUnits(make_luong()):
 
 
 def mix_with_all_states(context, state, encoder_states):
-    return tf.concat([context, state + tf.reduce_mean(encoder_states, axis=1, keepdims=True)], -1)
+    return ops.concatenate([context, state + ops.mean(encoder_states, axis=1, keepdims=True)], -1)
 
 
 class LuongPaddingLeak(layers.Layer):
@@ -394,7 +445,7 @@ LUONG_WRONG = [
     ("context not used", make_luong(mix=lambda c, s: s), r"context is not used"),
     ("decoder state not used", make_luong(mix=lambda c, s: c), r"decoder state is not used"),
     ("context and state added", make_luong(mix=lambda c, s: c + s), r"added instead of concatenated"),
-    ("concatenated along time", make_luong(mix=lambda c, s: tf.concat([c, s], axis=1)), r"time axis"),
+    ("concatenated along time", make_luong(mix=lambda c, s: ops.concatenate([c, s], axis=1)), r"time axis"),
     ("unscaled attention", make_luong(attention=lambda *a: attend(*a, scale="none")), r"not scaled"),
     ("Dense created in call", LuongDenseInCall, r"no weights"),
     ("roles of decoder and encoder swapped", make_luong(attention=lambda s, h, _, mask: attend(h, s, s, mask)),
@@ -405,28 +456,39 @@ LUONG_WRONG = [
 ]
 
 WRONG = (
-    [Wrong("5.2", mistake, lambda answer=answer: (answer,), names) for mistake, answer, names in DECODER_WRONG]
-    + [Wrong("5.3", mistake, lambda answer=answer: (answer,), names) for mistake, answer, names in GREEDY_WRONG]
-    + [Wrong("5.4", mistake, lambda answer=answer: (answer,), names) for mistake, answer, names in ATTENTION_WRONG]
-    + [Wrong("5.5", mistake, lambda answer=answer: (answer,), names) for mistake, answer, names in LUONG_WRONG]
+    [Wrong("5.4", "elementwise * for the matrix product", lambda: (attend_star,), r"matrix product",
+           backends=("tensorflow", "jax"))]
+    + on_every_backend(*[Wrong("5.2", mistake, lambda answer=answer: (answer,), names)
+                       for mistake, answer, names in DECODER_WRONG])
+    + on_every_backend(*[Wrong("5.3", mistake, lambda answer=answer: (answer,), names)
+                         for mistake, answer, names in GREEDY_WRONG])
+    + on_every_backend(*[Wrong("5.4", mistake, lambda answer=answer: (answer,), names)
+                         for mistake, answer, names in ATTENTION_WRONG])
+    + on_every_backend(*[Wrong("5.5", mistake, lambda answer=answer: (answer,), names)
+                         for mistake, answer, names in LUONG_WRONG])
 )
 
 RIGHT = [
-    Right("5.2", "np.concatenate", lambda: (decoder_concatenate,)),
+    *on_every_backend(Right("5.2", "np.concatenate", lambda: (decoder_concatenate,)),
+                      Right("5.2", "keras.ops, returns a tensor", lambda: (decoder_keras_ops,)),
+                      Right("5.2", "np.roll, then the first column set", lambda: (decoder_roll,)),
+                      Right("5.2", "a Python loop over rows", lambda: (decoder_loop,))),
     Right("5.2", "tf.concat, returns a tensor", lambda: (decoder_tf_concat,)),
-    Right("5.2", "np.roll, then the first column set", lambda: (decoder_roll,)),
-    Right("5.2", "a Python loop over rows", lambda: (decoder_loop,)),
-    Right("5.3", "batched tf.argmax in a compiled step, padding afterwards", lambda: (greedy,)),
-    Right("5.3", "one sentence at a time in NumPy, stopping at the end token", lambda: (greedy_rows,)),
-    Right("5.3", "keras.ops, stopping once every row has ended", lambda: (greedy_early_stop,)),
-    Right("5.4", "tf.where mask, as the notebook suggests", lambda: (attend,)),
+    Right("5.3", "tf.argmax in a tf.function step, padding afterwards", lambda: (greedy_tf,)),
+    *on_every_backend(
+        Right("5.3", "batched keras.ops.argmax, padding afterwards", lambda: (greedy,)),
+        Right("5.3", "one sentence at a time in NumPy, stopping at the end token", lambda: (greedy_rows,)),
+        Right("5.3", "keras.ops, stopping once every row has ended", lambda: (greedy_early_stop,))),
+    *on_every_backend(Right("5.4", "keras.ops.where mask, as the notebook suggests", lambda: (attend,)),
+                      Right("5.4", "einsum, masked after exp and renormalised", lambda: (attend_einsum_renormalised,)),
+                      Right("5.4", "keras.ops with -inf", lambda: (attend_keras_ops,)),
+                      Right("5.4", "@ and an additive mask", lambda: (attend_additive_mask,))),
+    Right("5.4", "tf.where mask, as the notebook suggested before", lambda: (attend_tf_where,)),
     Right("5.4", "float64 with an additive mask", lambda: (attend_float64_additive,)),
-    Right("5.4", "einsum, masked after exp and renormalised", lambda: (attend_einsum_renormalised,)),
-    Right("5.4", "keras.ops with -inf", lambda: (attend_keras_ops,)),
-    Right("5.5", "Dense on [a; s]", lambda: (make_luong(),)),
-    Right("5.5", "linear Dense on [s; a], then tf.tanh", lambda: (LuongLinearThenTanh,)),
-    Right("5.5", "add_weight W_m (units, 2d), einsum", lambda: (LuongMatrix,)),
-    Right("5.5", "EinsumDense and keras.ops, [s; a]", lambda: (LuongEinsumDense,)),
+    *on_every_backend(Right("5.5", "Dense on [a; s]", lambda: (make_luong(),)),
+                      Right("5.5", "linear Dense on [s; a], then keras.ops.tanh", lambda: (LuongLinearThenTanh,)),
+                      Right("5.5", "add_weight W_m (units, 2d), einsum", lambda: (LuongMatrix,)),
+                      Right("5.5", "EinsumDense and keras.ops, [s; a]", lambda: (LuongEinsumDense,))),
     Right("5.5", "a float64 layer", lambda: (LuongFloat64,)),
 ]
 
@@ -448,7 +510,7 @@ def greedy_loop(model, sources, start_id, max_length, stop=None, stop_before=Fal
     for _ in range(max_length):
         logits, new_state, _ = model.decoder(next_ids, state, encoder_states, source_mask)
         state = new_state if carry_c else [new_state[0], state[1]]
-        chosen = np.argmax(np.asarray(logits), axis=-1).astype("int32")
+        chosen = np.argmax(ops.convert_to_numpy(logits), axis=-1).astype("int32")
         if stop and stop_before and stop(chosen, done):
             break
         written.append(chosen)
@@ -484,5 +546,263 @@ GREEDY_AFTER_DIAGNOSIS = [
     ("decodes the first sentence for every row", lambda *a: greedy_loop(*a, one_row=True), r"expected in row 0"),
 ]
 
-WRONG += after_diagnosis(*[Wrong("5.3", mistake, lambda answer=answer: (answer,), names)
-                           for mistake, answer, names in GREEDY_AFTER_DIAGNOSIS])
+WRONG += on_every_backend(*after_diagnosis(*[Wrong("5.3", mistake, lambda answer=answer: (answer,), names)
+                                            for mistake, answer, names in GREEDY_AFTER_DIAGNOSIS]))
+
+
+# ---------------------------------------------------------------- JAX: what jax.jit's trace refuses
+# The probes compile the answer with jax.jit, as model.fit does on JAX: a tensor is then a tracer with no value.
+def attend_python_if(queries, keys, values, mask):
+    """Masks only when there is padding, deciding with a Python `if` on a tensor's value."""
+    scores = ops.matmul(queries, ops.swapaxes(keys, -1, -2)) / math.sqrt(keys.shape[-1])
+    if not ops.all(mask):  # a value, eagerly; a tracer under jax.jit
+        scores = ops.where(ops.expand_dims(mask, 1), scores, -1e9)
+    weights = ops.softmax(scores, axis=-1)
+    return ops.matmul(weights, values), weights
+
+
+def attend_numpy_mask(queries, keys, values, mask):
+    """The mask broadcast in NumPy: np.asarray of a tracer."""
+    keep = np.asarray(mask)[:, None, :]
+    scores = ops.matmul(queries, ops.swapaxes(keys, -1, -2)) / math.sqrt(keys.shape[-1])
+    weights = ops.softmax(ops.where(keep, scores, -1e9), axis=-1)
+    return ops.matmul(weights, values), weights
+
+
+def attend_float_max(queries, keys, values, mask):
+    """A softmax by hand, stabilised by the largest score read out as a Python float."""
+    scores = ops.matmul(queries, ops.swapaxes(keys, -1, -2)) / math.sqrt(keys.shape[-1])
+    exps = ops.exp(scores - float(ops.max(scores))) * ops.cast(ops.expand_dims(mask, 1), scores.dtype)
+    weights = exps / ops.sum(exps, axis=-1, keepdims=True)
+    return ops.matmul(weights, values), weights
+
+
+def attend_item_assignment(queries, keys, values, mask):
+    """Masks by assigning into the scores, as NumPy allows: JAX arrays are immutable."""
+    scores = ops.matmul(queries, ops.swapaxes(keys, -1, -2)) / math.sqrt(keys.shape[-1])
+    scores[~np.broadcast_to(np.asarray(mask)[:, None, :], scores.shape)] = -1e9
+    weights = ops.softmax(scores, axis=-1)
+    return ops.matmul(weights, values), weights
+
+
+def attend_jax_numpy(queries, keys, values, mask):
+    import jax
+    import jax.numpy as jnp
+
+    scores = jnp.einsum("bqd,bkd->bqk", queries, keys) / jnp.sqrt(keys.shape[-1])
+    weights = jax.nn.softmax(jnp.where(mask[:, None, :], scores, -1e9), axis=-1)
+    return weights @ values, weights
+
+
+def attend_jax_lax_select(queries, keys, values, mask):
+    """The mask as a functional update with .at[], indexed by the mask: jax.jit refuses boolean indices
+    whose values it cannot know (NonConcreteBooleanIndexError); jnp.where is the way."""
+    import jax
+    import jax.numpy as jnp
+
+    scores = queries @ jnp.swapaxes(keys, 1, 2) / jnp.sqrt(keys.shape[-1])
+    scores = scores.at[jnp.broadcast_to(~mask[:, None, :], scores.shape)].set(-1e9)
+    return jax.nn.softmax(scores) @ values, jax.nn.softmax(scores)
+
+
+class LuongPythonIf(make_luong()):
+    """A Python `if` on the mask decides whether to attend at all."""
+
+    def call(self, decoder_states, encoder_states, source_mask):
+        if bool(ops.any(source_mask)):
+            return super().call(decoder_states, encoder_states, source_mask)
+        return self.combine(ops.concatenate([decoder_states, decoder_states], -1)), None
+
+
+class LuongJaxNumpy(layers.Layer):
+    def __init__(self, units, **kwargs):
+        super().__init__(**kwargs)
+        self.combine = layers.Dense(units)
+
+    def call(self, decoder_states, encoder_states, source_mask):
+        import jax.numpy as jnp
+
+        context, weights = attend_jax_numpy(decoder_states, encoder_states, encoder_states, source_mask)
+        return jnp.tanh(self.combine(jnp.concatenate([context, decoder_states], axis=-1))), weights
+
+
+def greedy_numpy_in_jit(model, sources, start_id, max_length):
+    """The argmax compiled with jax.jit, through NumPy: np.asarray needs a value the trace has not got."""
+    import jax
+
+    return greedy(model, sources, start_id, max_length, choose=jax.jit(lambda z: np.asarray(z).argmax(axis=-1)))
+
+
+def greedy_jax_jit_step(model, sources, start_id, max_length):
+    """A jax.jit step of its own: the weights are a pure function's arguments, through stateless_call."""
+    import jax
+
+    def compiled(decoder):
+        step = jax.jit(decoder.stateless_call)
+        weights = ([v.value for v in decoder.trainable_variables], [v.value for v in decoder.non_trainable_variables])
+        return lambda *inputs: step(*weights, *inputs)[0]
+
+    return greedy(model, sources, start_id, max_length, decode=compiled)
+
+
+JAX = ("jax",)
+WRONG += [
+    Wrong("5.4", "the mask written with .at[mask].set(), a boolean index", lambda: (attend_jax_lax_select,),
+          r"compiled by jax\.jit", backends=JAX),
+    Wrong("5.3", "np.asarray inside a jax.jit-compiled function", lambda: (greedy_numpy_in_jit,),
+          r"TracerArrayConversionError", backends=JAX),
+    Wrong("5.4", "a Python if on the mask's value", lambda: (attend_python_if,), r"compiled by jax\.jit", backends=JAX),
+    Wrong("5.4", "np.asarray of the mask", lambda: (attend_numpy_mask,), r"compiled by jax\.jit", backends=JAX),
+    Wrong("5.4", "float() of the largest score", lambda: (attend_float_max,), r"compiled by jax\.jit", backends=JAX),
+    Wrong("5.4", "item assignment into the scores", lambda: (attend_item_assignment,), r"raised TypeError",
+          backends=JAX),
+    Wrong("5.5", "a Python if on the mask in call", lambda: (LuongPythonIf,), r"compiled by jax\.jit",
+          backends=JAX),
+    Wrong("5.5", "np.asarray of the mask in the attention", lambda: (make_luong(attention=attend_numpy_mask),),
+          r"compiled by jax\.jit", backends=JAX),
+]
+RIGHT += [
+    Right("5.3", "its own jax.jit step through stateless_call", lambda: (greedy_jax_jit_step,), backends=JAX),
+    Right("5.4", "jax.numpy and jax.nn.softmax", lambda: (attend_jax_numpy,), backends=JAX),
+    Right("5.5", "jax.numpy inside the layer", lambda: (LuongJaxNumpy,), backends=JAX),
+]
+
+
+# ---------------------------------------------------------------- PyTorch: autograd's graph and in-place operations
+# The gradient probe gives the answer leaf tensors that require grad, as training's weights do.
+def attend_scaled_in_place(queries, keys, values, mask):
+    """Scales the queries in place: an in-place change of an input (a leaf that requires grad in training)."""
+    queries /= math.sqrt(queries.shape[-1])
+    return attend(queries, keys, values, mask, scale="none")
+
+
+def attend_masked_fill_values(queries, keys, values, mask):
+    """Zeroes the padded values in place with masked_fill_, an input of the function."""
+    values.masked_fill_(~mask[:, :, None], 0.0)
+    return attend(queries, keys, values, mask)
+
+
+def attend_detached(queries, keys, values, mask):
+    """The weights detached before they weigh the values."""
+    context, weights = attend(queries, keys, values, mask)
+    return weights.detach() @ values, weights
+
+
+def attend_no_grad(queries, keys, values, mask):
+    import torch
+
+    with torch.no_grad():
+        return attend(queries, keys, values, mask)
+
+
+def attend_through_numpy(queries, keys, values, mask):
+    """The scores through .numpy() and back, to use NumPy's softmax: the graph ends there."""
+    import torch
+
+    scores = (queries @ keys.transpose(1, 2) / math.sqrt(keys.shape[-1])).detach().numpy()
+    scores = np.where(mask.numpy()[:, None, :], scores, -1e9)
+    weights = torch.from_numpy(np.exp(scores - scores.max(-1, keepdims=True)))
+    weights = weights / weights.sum(-1, keepdim=True)
+    return weights @ values, weights
+
+
+def attend_torch(queries, keys, values, mask):
+    import torch
+
+    scores = torch.matmul(queries, keys.transpose(-2, -1)) / math.sqrt(keys.shape[-1])
+    weights = torch.softmax(scores.masked_fill(~mask.unsqueeze(1), -1e9), dim=-1)
+    return weights @ values, weights
+
+
+def attend_torch_fill_scores_in_place(queries, keys, values, mask):
+    """masked_fill_ in place on the scores, which the function made itself: autograd allows that."""
+    import torch
+
+    scores = torch.bmm(queries, keys.transpose(1, 2)) / math.sqrt(keys.shape[-1])
+    scores.masked_fill_(~mask[:, None, :], float("-inf"))
+    weights = scores.softmax(dim=-1)
+    return torch.bmm(weights, values), weights
+
+
+class LuongEncoderFilledInPlace(make_luong()):
+    """Zeroes the padded encoder states in place before attending."""
+
+    def call(self, decoder_states, encoder_states, source_mask):
+        encoder_states.masked_fill_(~source_mask[:, :, None], 0.0)
+        return super().call(decoder_states, encoder_states, source_mask)
+
+
+class LuongNoGrad(make_luong()):
+    """Runs the combining layer under torch.no_grad(), as when translating."""
+
+    def call(self, decoder_states, encoder_states, source_mask):
+        import torch
+
+        context, weights = attend(decoder_states, encoder_states, encoder_states, source_mask)
+        with torch.no_grad():
+            return self.combine(ops.concatenate([context, decoder_states], -1)), weights
+
+
+class LuongDetachedContext(make_luong()):
+    def call(self, decoder_states, encoder_states, source_mask):
+        context, weights = attend(decoder_states, encoder_states, encoder_states, source_mask)
+        return self.combine(ops.concatenate([context.detach(), decoder_states], -1)), weights
+
+
+class LuongTorch(layers.Layer):
+    def __init__(self, units, **kwargs):
+        super().__init__(**kwargs)
+        self.combine = layers.Dense(units)
+
+    def call(self, decoder_states, encoder_states, source_mask):
+        import torch
+
+        context, weights = attend_torch(decoder_states, encoder_states, encoder_states, source_mask)
+        return torch.tanh(self.combine(torch.cat([context, decoder_states], dim=-1))), weights
+
+
+def greedy_numpy_with_grad(model, sources, start_id, max_length):
+    """model.decoder called directly (not the torch.no_grad step), then np.argmax of logits that require grad."""
+    return greedy(model, sources, start_id, max_length, choose=lambda z: np.argmax(z, axis=-1).astype("int32"))
+
+
+def greedy_no_grad(model, sources, start_id, max_length):
+    """The whole loop under torch.no_grad(), .argmax of the torch tensors."""
+    import torch
+
+    with torch.no_grad():
+        return greedy(model, sources, start_id, max_length, choose=lambda z: z.argmax(dim=-1).int())
+
+
+TORCH = ("torch",)
+WRONG += [
+    Wrong("5.3", "np.argmax of logits that still require grad", lambda: (greedy_numpy_with_grad,),
+          r"RuntimeError", backends=TORCH),
+    Wrong("5.4", "queries scaled in place (/=)", lambda: (attend_scaled_in_place,), r"computing gradients .* failed",
+          backends=TORCH),
+    Wrong("5.4", "masked_fill_ in place on the values", lambda: (attend_masked_fill_values,),
+          r"computing gradients .* failed", backends=TORCH),
+    Wrong("5.4", ".detach() on the weights", lambda: (attend_detached,), r"gradient with respect to the queries",
+          backends=TORCH),
+    Wrong("5.4", "torch.no_grad() around the computation", lambda: (attend_no_grad,), r"no gradient flows back",
+          backends=TORCH),
+    Wrong("5.4", "a softmax in NumPy through .numpy()", lambda: (attend_through_numpy,), r"no gradient flows back",
+          backends=TORCH),
+    Wrong("5.5", "masked_fill_ in place on the encoder states", lambda: (LuongEncoderFilledInPlace,),
+          r"computing gradients .* failed", backends=TORCH),
+    Wrong("5.5", "the combining layer under torch.no_grad()", lambda: (LuongNoGrad,),
+          r"no gradient flows back to the W_m|gradient with respect to the decoder states differs", backends=TORCH),
+    # torch.matmul's shape error ("Expected size for first two dimensions of batch2 tensor") is not among
+    # grading's known messages yet, so on PyTorch the message names the shape error, not the matrix product.
+    Wrong("5.4", "elementwise * for the matrix product", lambda: (attend_star,), r"raised RuntimeError: Expected size",
+          backends=TORCH),
+    Wrong("5.5", "the context detached", lambda: (LuongDetachedContext,), r"gradient with respect to the decoder states",
+          backends=TORCH),
+]
+RIGHT += [
+    Right("5.3", "the loop under torch.no_grad(), tensor.argmax", lambda: (greedy_no_grad,), backends=TORCH),
+    Right("5.4", "torch.matmul, masked_fill and torch.softmax", lambda: (attend_torch,), backends=TORCH),
+    Right("5.4", "masked_fill_ in place on its own scores", lambda: (attend_torch_fill_scores_in_place,),
+          backends=TORCH),
+    Right("5.5", "torch.cat and torch.tanh inside the layer", lambda: (LuongTorch,), backends=TORCH),
+]

@@ -1,6 +1,7 @@
-"""Lab 05's judge of 5.3 greedy_decode: a small translator with drawn weights, built from Keras
-layers (probes.DrawnTranslator), decodes the drawn sources here too, once the right way and, when
-the learner's ids differ, once per classic mistake, to name the one that gives the same ids."""
+"""Lab 05's judge of 5.3 greedy_decode: a small translator with drawn weights (the learner's is built from
+Keras layers, probes.DrawnTranslator; the judge's computes the same in NumPy, NumpyTranslator) decodes the
+drawn sources here too, once the right way and, when the learner's ids differ, once per classic mistake,
+to name the one that gives the same ids."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import numpy as np
 
 from labhelpers.judges import diagnosis
 from labhelpers.judges.attention.judges import cases_of, numeric_array
-from labhelpers.probes.attention import DrawnTranslator
+from labhelpers.judges.attention.numpy_translator import NumpyTranslator
 from labhelpers.grading import CheckFailed, shown
 
 # (batch, source steps, max_length, attends, start_id); vocabularies and sizes of the drawn translator
@@ -16,6 +17,11 @@ GREEDY_SIZES = ((6, 7, 10, False, 2), (4, 5, 7, True, 5), (1, 6, 9, False, 1))
 SOURCE_IDS, TARGET_IDS, DIM, UNITS = 11, 9, 4, 6
 SCALES = {"embedding": 1.0, "kernel": 1.5, "recurrent": 1.5, "bias": 0.3, "readout": 4.0, "output bias": 0.2}
 END_SHIFTS = (0.0, 1.0, -1.0, 2.0, 0.5, 1.5, -2.0, 3.0)  # tried on the logit of 0 (the end token), in turn
+# Every argmax of the judge's decodings leads the runner-up by more than MARGIN, so that the learner's
+# Keras model (float32) and the judge's NumPy one (float64) choose alike: their logits differ by at most
+# 3.8e-5 (the drawn cases of seeds 0-99, four decodings each and one 7-10-step decoder call; logits of
+# up to about 17), 26 times less than MARGIN. tests/test_greedy_translator.py holds both to MARGIN / 10.
+MARGIN = 1e-3
 GREEDY_HINT = ("encode once; start the decoder from the encoder's final [h, c] with start_id; at each step "
                "take the argmax over the last axis (the vocabulary), feed it back as the next input and carry "
                "the decoder's new state; after the first 0 (padding) a row holds only padding.")
@@ -28,7 +34,9 @@ def draw_greedy(rng):
     its end token: the end token's bias is shifted by END_SHIFTS in turn until it does, and the decoder
     is drawn again if no shift does (about one draw in 5), so that every seed tells padding after the
     end, and a loop that stops when the first row ends, from the right decoding. In the attending case
-    the last row is padded after two ids and the decoder drawn until the source mask changes a choice."""
+    the last row is padded after two ids and the decoder drawn until the source mask changes a choice.
+    In every case the decoder is drawn again until each argmax of the right decoding and of the classic
+    mistakes leads by MARGIN (_clear)."""
     normal = lambda scale, *shape: rng.normal(0, scale, shape).astype("float32")  # noqa: E731
     lstm = lambda inputs: [normal(SCALES["kernel"], inputs, 4 * UNITS),  # noqa: E731
                            normal(SCALES["recurrent"], UNITS, 4 * UNITS), normal(SCALES["bias"], 4 * UNITS)]
@@ -49,23 +57,30 @@ def draw_greedy(rng):
                       "decoder": decoder(readout)})
     attending = next(case for case in cases if case["attends"])
     attending["sources"][-1, 2:] = 0  # a row of padding, which only the source mask keeps out of attention
-    for _ in range(200):
-        if _mask_matters(attending):
-            break
-        attending["decoder"] = decoder(2 * UNITS)
-    else:
-        raise RuntimeError("no decoder drawn in 200 tries lets the source mask change a choice")
-    for _ in range(200):
-        if _let_rows_end(cases[0]):
-            return {"cases": cases}
-        cases[0]["decoder"] = decoder(UNITS)
-    raise RuntimeError("no decoder drawn in 200 tries lets a row end early")  # about 5**-200: never
+    for number, case in enumerate(cases):
+        for _ in range(200):
+            if (not case["attends"] or _mask_matters(case)) and (_let_rows_end(case) if number == 0 else _clear(case)):
+                break
+            case["decoder"] = decoder((2 if case["attends"] else 1) * UNITS)
+        else:  # each condition fails about one draw in 5 or fewer: 200 failures in a row never happen
+            raise RuntimeError(f"no decoder drawn in 200 tries suits case {number}")
+    return {"cases": cases}
+
+
+def _clear(case) -> bool:
+    """Whether at every step of the right decoding and of each classic mistake (_variants), for every row
+    (after its end token too), the argmax's logit exceeds the runner-up's by more than MARGIN: then the
+    learner's Keras model writes the ids the judge's NumPy model writes, right or wrong."""
+    model, gaps = NumpyTranslator(case), []
+    for mistake in [{}, *_variants().values()]:
+        decode(model, case["sources"], case["start_id"], case["max_length"], gaps=gaps, **mistake)
+    return min(gaps) > MARGIN
 
 
 def _mask_matters(case) -> bool:
     """Whether decoding without the source mask writes other ids: then every seed tells a loop that
     leaves the mask out from the right decoding."""
-    model, args = DrawnTranslator(case), (case["sources"], case["start_id"], case["max_length"])
+    model, args = NumpyTranslator(case), (case["sources"], case["start_id"], case["max_length"])
     return bool((decode(model, *args) != decode(model, *args, masked=False)).any())
 
 
@@ -77,21 +92,22 @@ def _let_rows_end(case) -> bool:
     bias = case["decoder"][-1].copy()
     for shift in END_SHIFTS:
         case["decoder"][-1] = bias + np.float32(shift) * (np.arange(TARGET_IDS) == 0)
-        written = decode(DrawnTranslator(case), case["sources"], case["start_id"], case["max_length"], pad=False)
+        written = decode(NumpyTranslator(case), case["sources"], case["start_id"], case["max_length"], pad=False)
         ended = np.cumsum(written == 0, axis=1) > 0
         first = np.where(ended.any(axis=1), ended.argmax(axis=1), written.shape[1])  # where each row ends
         after = np.minimum(first + 1, written.shape[1] - 1)  # the step right after each row's end token
         goes_on = (first + 1 < written.shape[1]) & (written[np.arange(len(written)), after] != 0)
-        if goes_on.any() and first.max() > first.min() + 1:
+        if goes_on.any() and first.max() > first.min() + 1 and _clear(case):
             return True
     case["decoder"][-1] = bias
     return False
 
 
 def decode(model, sources, start_id, max_length, first_state="handed", feed="argmax", carry=True,
-           pad=True, keep_start=False, masked=True, first_id=None):
+           pad=True, keep_start=False, masked=True, first_id=None, gaps=None):
     """Greedy decoding with the drawn model, or one of the classic mistakes (the keyword arguments):
-    `carry` True, False (each step starts from the first state) or "h" (c stays the first state's)."""
+    `carry` True, False (each step starts from the first state) or "h" (c stays the first state's).
+    With a list `gaps`, each step's smallest lead of the argmax's logit over the runner-up's is appended."""
     encoder_states, (h, c), source_mask = model.encoder(sources)
     source_mask = source_mask if masked else None
     zeros = np.zeros_like(h)
@@ -102,7 +118,11 @@ def decode(model, sources, start_id, max_length, first_state="handed", feed="arg
         logits, new_state, _ = model.decoder(next_ids if feed == "argmax" else np.full_like(next_ids, start_id),
                                              state if carry else initial, encoder_states, source_mask)
         state = {True: new_state, False: initial, "h": [new_state[0], initial[1]]}[carry]
-        next_ids = np.argmax(np.asarray(logits), axis=-1).astype("int32")
+        logits = np.asarray(logits)
+        next_ids = np.argmax(logits, axis=-1).astype("int32")
+        if gaps is not None:
+            top = np.partition(logits, -2, axis=-1)
+            gaps.append(float((top[..., -1] - top[..., -2]).min()))
         written.append(next_ids)
     ids = np.concatenate(written, axis=1)
     if pad:
@@ -230,13 +250,13 @@ def _where(case) -> str:
 def greedy(inputs, data):
     runs = []  # (model, case, expected ids, found ids)
     for number, (case, result) in enumerate(cases_of(inputs, data)):
-        model = DrawnTranslator(case)
+        model = NumpyTranslator(case)
         expected = decode(model, case["sources"], case["start_id"], case["max_length"])
         found = _ids(result.get("returned"), expected.shape, TARGET_IDS, _where(case), expected)
         if number == 0 and not np.array_equal(_ids(result.get("again"), expected.shape, TARGET_IDS, _where(case)), found):
             raise CheckFailed(f"two calls on the same sources gave different ids ({_where(case)})",
                               expected="the same ids each time: greedy decoding takes the most probable id",
-                              found="different ids: the ids are sampled (tf.random.categorical?) instead of "
+                              found="different ids: the ids are sampled (a categorical draw?) instead of "
                               "taken by argmax", hint=GREEDY_HINT)
         runs.append((model, case, expected, found))
     for number, (model, case, expected, found) in enumerate(runs):

@@ -3,20 +3,52 @@ check draws, and the verdict on what its probe returned.
 
 The reference is Keras' own `keras.layers.Attention` (dot-product scores of the queries, scaled by
 1/sqrt(d_k), over the keys where the mask is True). The NumPy here computes only what the common
-wrong answers compute.
+wrong answers compute. The probes record the Keras backend the learner's code ran on (`backend_of`):
+only the wording of hints about compiling and gradients depends on it.
 """
 
 from __future__ import annotations
 
 import keras
 import numpy as np
-import tensorflow as tf
 
+from labhelpers.backends import BACKENDS, DEFAULT, to_numpy
 from labhelpers.judges import diagnosis
 from labhelpers.probes.attention import gradients
 from labhelpers.grading import CheckFailed, describe_error, found_as_array, matching_mistake, shown
 
 ATOL, RTOL = 1e-4, 1e-3
+
+
+def backend_of(data) -> str:
+    """The backend the probe says the learner's code ran on (from the kernel: one of BACKENDS or the default)."""
+    backend = data.get("backend") if isinstance(data, dict) else None
+    return backend if backend in BACKENDS else DEFAULT
+
+
+# How each backend compiles the code model.fit runs (PyTorch runs it eagerly), and how it takes gradients.
+COMPILERS = {"tensorflow": "tf.function", "jax": "jax.jit"}
+COMPILE_HINTS = {
+    "tensorflow": "use keras.ops (or TensorFlow operations) throughout (no NumPy on tensors, no .numpy()); take "
+                  "sizes from the last axis or from keras.ops.shape(...).",
+    "jax": "use keras.ops throughout: under jax.jit a tensor is a tracer with no value yet, so NumPy on it "
+           "(np.asarray, np.sqrt of a tensor), float(), .item() and a Python `if` on its value fail; choose "
+           "with keras.ops.where.",
+}
+NO_GRADIENT = {"tensorflow": "None from tf.GradientTape", "jax": "no gradient: jax.grad could not trace your code",
+               "torch": "None from torch.autograd.grad"}
+# What cuts a gradient on each backend, and what else does
+GRAPH_LEAVERS = {"tensorflow": "no NumPy, no .numpy(), no stop_gradient",
+                 "jax": "no NumPy (np.asarray), no float() or .item(), no stop_gradient",
+                 "torch": "no NumPy, no .detach(), .numpy() or .item(), no stop_gradient"}
+GRADIENT_CUTTERS = {"tensorflow": "a stop_gradient, or a value computed outside TensorFlow,",
+                    "jax": "a stop_gradient, or a value computed outside JAX (in NumPy),",
+                    "torch": "a .detach() or stop_gradient, or a value computed outside PyTorch (in NumPy),"}
+
+
+def compiled_phrase(backend: str) -> str:
+    """How a passing check says what it compiled."""
+    return f"also compiled by {COMPILERS[backend]}" if backend in COMPILERS else "run eagerly, as PyTorch trains it"
 
 
 def _lab():
@@ -228,7 +260,7 @@ def keras_attention(queries, keys, values, mask, scale=None):
 
 
 def as_numpy(tensors):
-    return [np.asarray(t, "float64") for t in tensors]
+    return [np.asarray(None if t is None else to_numpy(t), "float64") for t in tensors]
 
 
 def _softmax(scores, axis):
@@ -239,7 +271,7 @@ def _softmax(scores, axis):
 def _weight_mistakes(queries, keys, mask) -> dict:
     """The weights that the common wrong answers compute."""
     depth, query_steps, key_steps = keys.shape[-1], queries.shape[1], keys.shape[1]
-    weights = lambda scale=None, mask=mask, q=queries, k=keys: np.asarray(keras_attention(q, k, k, mask, scale)[1])  # noqa: E731
+    weights = lambda scale=None, mask=mask, q=queries, k=keys: to_numpy(keras_attention(q, k, k, mask, scale)[1])  # noqa: E731
     scores = np.asarray(queries, "float64") @ np.swapaxes(keys, 1, 2)
     masked = np.where(mask[:, None, :], scores / np.sqrt(depth), -1e9)
     mistakes = {
@@ -290,8 +322,8 @@ def _wrong_weights_shape(found, queries, keys, expected) -> str:
     if found.shape == (batch, keys.shape[1], query_steps):
         return "the weights are (keys, queries): the queries and keys are swapped (K Q^T instead of Q K^T)"
     if found.shape in ((batch, query_steps, depth), (batch, depth, depth)):
-        return ("the scores are not Q K^T: `*` multiplies elementwise and `transpose_a` transposes the "
-                "queries; Q K^T is tf.matmul(queries, keys, transpose_b=True)")
+        return ("the scores are not Q K^T: `*` multiplies elementwise, and transposing the queries instead of "
+                "the keys gives Q^T K; Q K^T is keras.ops.matmul(queries, keras.ops.swapaxes(keys, -1, -2))")
     if found.shape == expected[1:]:
         return "the batch axis is missing: compute the whole batch at once"
     return "the attention weights have the wrong shape"
@@ -299,7 +331,7 @@ def _wrong_weights_shape(found, queries, keys, expected) -> str:
 
 def check_weights(found, queries, keys, mask, where: str, hint: str) -> np.ndarray:
     """The learner's weights against Keras' Attention; names the mistake the evidence singles out."""
-    reference = np.asarray(keras_attention(queries, keys, keys, mask)[1], "float64")
+    reference = np.asarray(to_numpy(keras_attention(queries, keys, keys, mask)[1]), "float64")
     found = returned_array(found, "the second value returned (the attention weights)", f"an array of shape {reference.shape}", hint)
     if found.shape != reference.shape:
         raise CheckFailed(f"{_wrong_weights_shape(found, queries, keys, reference.shape)} ({where})",
@@ -308,7 +340,7 @@ def check_weights(found, queries, keys, mask, where: str, hint: str) -> np.ndarr
     if not np.isfinite(found).all():
         raise CheckFailed(f"the attention weights contain NaN or infinity ({where})",
                           expected="finite weights between 0 and 1", found="NaN or inf",
-                          hint="0 * inf is NaN: mask with tf.where and a large negative number such as -1e9.")
+                          hint="0 * inf is NaN: mask with keras.ops.where and a large negative number such as -1e9.")
     if close(found, reference):
         return found
     mistake = matching_mistake(found, _weight_mistakes(queries, keys, mask))
@@ -330,57 +362,67 @@ def check_weights(found, queries, keys, mask, where: str, hint: str) -> np.ndarr
         hint=hint)
 
 
-def check_compiled(outcome, references, names, where: str):
-    """The learner's code run by tf.function (unknown batch and lengths) must give the same values."""
+def check_compiled(outcome, references, names, where: str, backend: str = DEFAULT):
+    """The learner's code compiled as model.fit compiles it on the backend (tf.function with batch and lengths
+    unknown, jax.jit) must give the same values. PyTorch runs it eagerly: there the probe compiles nothing."""
+    if outcome is None and backend not in COMPILERS:
+        return
+    compiler = COMPILERS.get(backend, "the backend")
+    if not isinstance(outcome, dict) or not ({"error", "value"} & set(outcome)):
+        raise CheckFailed("the record of your code compiled is missing", expected=f"its results under {compiler}",
+                          found=shown(outcome), hint="run the check cell as it is given.")
     if "error" in outcome:
-        raise CheckFailed(f"your code fails when compiled by tf.function, as model.fit and the notebook's "
-                          f"decoding run it, with batch and lengths unknown until run time ({where})",
-                          found=_error_text(outcome["error"]),
-                          hint="use TensorFlow operations throughout (no NumPy on tensors, no .numpy()); "
-                          "take sizes from the last axis or from tf.shape(...).")
+        unknown = ", with batch and lengths unknown until run time" if backend == "tensorflow" else ""
+        raise CheckFailed(f"your code fails when compiled by {compiler}, as model.fit and the notebook's "
+                          f"decoding run it{unknown} ({where})", found=_error_text(outcome["error"]),
+                          hint=COMPILE_HINTS.get(backend, COMPILE_HINTS[DEFAULT]))
     for value, reference, name in zip(pair(outcome["value"], names), references, names):
         value = returned_array(value, f"the compiled {name}", str(reference.shape), "return tensors.")
         if not close(value, reference):
-            raise CheckFailed(f"compiled by tf.function, your code returns other {name} than when run "
+            raise CheckFailed(f"compiled by {compiler}, your code returns other {name} than when run "
                               f"eagerly ({where})", expected="the same values",
                               found=_difference(value, reference),
                               hint="Python-level logic on tensor values (if, .numpy()) behaves differently "
-                              "in a graph: use TensorFlow operations.")
+                              "when compiled: use keras.ops.")
 
 
-def check_gradients(outcome, references, names, where: str):
+def check_gradients(outcome, references, names, where: str, backend: str = DEFAULT):
     """Gradients through the learner's code, compared with those through Keras' layers."""
+    leavers = GRAPH_LEAVERS.get(backend, GRAPH_LEAVERS[DEFAULT])
+    if not isinstance(outcome, dict) or not ({"error", "value"} & set(outcome)):
+        raise CheckFailed("the gradients could not be read", expected=f"{len(references)} gradients",
+                          found=shown(outcome), hint="run the check cell as it is given.")
     if "error" in outcome:
         raise CheckFailed(f"computing gradients through your code failed ({where})", found=_error_text(outcome["error"]),
-                          hint="keep the whole computation in TensorFlow so that it can be trained.")
+                          hint=f"keep the whole computation in keras.ops so that it can be trained: {leavers}.")
     gradients = outcome["value"]
     if not isinstance(gradients, list) or len(gradients) != len(references):
         raise CheckFailed("the gradients could not be read", expected=f"{len(references)} gradients",
-                          found=shown(gradients), hint="return tensors computed with TensorFlow.")
+                          found=shown(gradients), hint="return tensors computed with keras.ops.")
     for gradient, reference, name in zip(gradients, references, names):
         if gradient is None:
             raise CheckFailed(f"no gradient flows back to the {name} ({where})",
-                              expected="a gradient, as training needs", found="None from tf.GradientTape",
-                              hint="keep the computation in TensorFlow: no NumPy, no .numpy(), no tf.stop_gradient.")
+                              expected="a gradient, as training needs", found=NO_GRADIENT.get(backend, "None"),
+                              hint=f"keep the computation in keras.ops: {leavers}.")
         gradient = returned_array(gradient, f"the gradient for the {name}", str(reference.shape), "return tensors.")
         if not close(gradient, reference):
             raise CheckFailed(f"the gradient with respect to the {name} differs from the one through "
                               f"Keras' layers ({where})", expected="the same gradient",
                               found=_difference(gradient, reference),
-                              hint="a tf.stop_gradient, or a value computed outside TensorFlow, cuts the gradient.")
+                              hint=f"{GRADIENT_CUTTERS.get(backend, GRADIENT_CUTTERS[DEFAULT])} cuts the gradient.")
 
 
-def tape(forward, tensors, cotangents, variables=()):
+def tape(forward, arrays, cotangents, variables=()):
     """The gradients `gradients` computes, through Keras' layers, as arrays."""
-    return as_numpy(gradients(forward, tensors, cotangents, variables))
+    return as_numpy(gradients(forward, arrays, cotangents, variables))
 
 
 def constants(case, names):
-    return [tf.constant(case[name]) for name in names]
+    return [case[name] for name in names]
 
 
 def attention(inputs, data):
-    worst = 0.0
+    worst, backend = 0.0, backend_of(data)
     for case, result in cases_of(inputs, data):
         names = ("queries", "keys", "values", "mask")
         queries, keys, values, mask = (case[n] for n in names)
@@ -391,12 +433,12 @@ def attention(inputs, data):
         context = returned_array(context, "the first value returned (the context)", f"an array of shape "
                          f"{references[0].shape}", ATTENTION_HINT)
         _check_context(context, references[0], case, where)
-        check_compiled(result["compiled"], references, ("context", "weights"), where)
+        check_compiled(result.get("compiled"), references, ("context", "weights"), where, backend)
         gradients = tape(keras_attention, constants(case, names), case["cotangents"])
-        check_gradients(result["gradients"], gradients, names[:3], where)
+        check_gradients(result.get("gradients"), gradients, names[:3], where, backend)
         worst = max(worst, max_diff(context, references[0]), max_diff(weights, references[1]))
     return (f"context and weights equal keras.layers.Attention's on queries scaled by 1/sqrt(d_k), for 3 "
-            f"sizes with padding (max |diff| {worst:.1e}); also compiled by tf.function, and the gradients "
+            f"sizes with padding (max |diff| {worst:.1e}); {compiled_phrase(backend)}, and the gradients "
             f"to queries, keys and values match")
 
 
@@ -411,7 +453,7 @@ def _check_context(found, reference, case, where: str):
             hint="the context is the weights (batch, Tq, Tk) times the values (batch, Tk, dv), a matrix product.")
     if close(found, reference):
         return
-    unmasked = np.asarray(keras_attention(queries, keys, values, None)[0])
+    unmasked = to_numpy(keras_attention(queries, keys, values, None)[0])
     mistake = matching_mistake(found, {"the context is computed from unmasked weights: padded values leak "
                                        "into it": unmasked})
     raise CheckFailed(

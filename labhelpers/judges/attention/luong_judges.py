@@ -6,13 +6,16 @@ from __future__ import annotations
 import keras
 import numpy as np
 
+from labhelpers.backends import to_numpy
 from labhelpers.judges.attention.judges import (
     as_numpy,
+    backend_of,
     cases_of,
     check_compiled,
     check_gradients,
     check_weights,
     close,
+    compiled_phrase,
     constants,
     draw_mask,
     keras_attention,
@@ -155,7 +158,7 @@ def _check_order(states, weights, case, where):
 
 
 def luong(inputs, data):
-    worst = 0.0
+    worst, backend = 0.0, backend_of(data)
     for case, result in cases_of(inputs, data):
         decoder_states, encoder_states, mask = _luong_inputs(case)
         where = f"decoder states {decoder_states.shape}, encoder states {encoder_states.shape}, units={case['units']}"
@@ -167,21 +170,22 @@ def luong(inputs, data):
                         "(batch, decoder steps, units)", COMBINE_HINT)
         _check_states_shape(states, case, where)
         check_weights(weights, decoder_states, encoder_states, mask, where, LUONG_HINT)
-        context = np.asarray(keras_attention(decoder_states, encoder_states, encoder_states, mask)[0], "float64")
+        context = np.asarray(to_numpy(keras_attention(decoder_states, encoder_states, encoder_states, mask)[0]), "float64")
         _check_combine_weights(result["weight_shapes"], case, states, context, where)
         combine = keras_combine(case["kernel"], case["bias"])
         state_first, references = _check_states(states, case, combine, context, where)
-        check_compiled(result["compiled"], references, ("attentional states", "weights"), where)
-        _check_layer_gradients(result, case, combine, state_first, where)
+        check_compiled(result.get("compiled"), references, ("attentional states", "weights"), where, backend)
+        _check_layer_gradients(result, case, combine, state_first, where, backend)
         worst = max(worst, max_diff(states, references[0]))
     units = ", ".join(str(case["units"]) for case in inputs["cases"])
     return (f"with drawn W_m and b_m set into your layer, for 3 sizes (units {units}): the weights are scaled "
             f"dot-product attention of the decoder over the encoder states with the source mask, the output "
-            f"is tanh(W_m [a_t; s_t] + b_m) as keras Dense computes it (max |diff| {worst:.1e}); also "
-            f"compiled, and the gradients to W_m, b_m and both inputs match")
+            f"is tanh(W_m [a_t; s_t] + b_m) as keras Dense computes it (max |diff| {worst:.1e}); "
+            f"{'also compiled' if backend == 'tensorflow' else compiled_phrase(backend)}, and the gradients to W_m, "
+            f"b_m and both inputs match")
 
 
-def _check_layer_gradients(result, case, combine, state_first, where):
+def _check_layer_gradients(result, case, combine, state_first, where, backend):
     """Gradients to both inputs, W_m and b_m; the learner's weights are matched to W_m and b_m by shape."""
     references = tape(lambda s, h, m: keras_luong(s, h, m, combine, state_first),
                        constants(case, ("decoder_states", "encoder_states", "source_mask")),
@@ -197,4 +201,4 @@ def _check_layer_gradients(result, case, combine, state_first, where):
         transposed = by_shape.get(kernel.T.shape)
         kernel_gradient = by_shape.get(kernel.shape, np.transpose(transposed) if transposed is not None else None)
         outcome = {"value": [*outcome["value"][:2], kernel_gradient, by_shape[bias.shape]]}
-    check_gradients(outcome, references, ("decoder states", "encoder states", "W_m", "b_m"), where)
+    check_gradients(outcome, references, ("decoder states", "encoder states", "W_m", "b_m"), where, backend)
