@@ -36,7 +36,9 @@ def _order(exercise: str) -> list:
 
 def rows_of(exercises: set[str]) -> list:
     """Every wrong and right row of the chosen exercises, each solution's answer as a right row."""
-    wrong, right = tables()
+    import keras
+
+    wrong, right = tables(keras.backend.backend())  # the rows written for the backend KERAS_BACKEND names
     with contextlib.redirect_stdout(io.StringIO()):
         solutions = sweep.all_solution_answers()
     rows = [row for row in [*wrong, *right] if row.exercise in exercises]

@@ -47,11 +47,15 @@ def failure(exercise_id: str, answers: tuple, seed: int) -> grading.CheckFailed 
 
 # ---------------------------------------------------------------- the solutions' own answers
 def _cells(notebook: Path) -> list[str]:
-    """The source of each code cell; a cell with IPython magics is left out (empty)."""
+    """The source of each code cell of the running backend's view (its backend cells without their
+    marker, the others' left out); a cell with IPython magics is left out (empty)."""
+    import keras
     import nbformat
 
+    from labhelpers.release import backend_view
+
     sources = []
-    for cell in nbformat.read(notebook, as_version=4).cells:
+    for cell in backend_view(nbformat.read(notebook, as_version=4), keras.backend.backend()).cells:
         if cell.cell_type != "code":
             continue
         try:
