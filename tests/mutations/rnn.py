@@ -282,17 +282,27 @@ class CellStateDetached(RightRNNCell):
 
 
 # ---------------------------------------------------------------- 1.4 unrolled_loss
-def loss_loop(cell, inputs, targets, *, carry=True, from_logits=True, score="y", batch=ops.mean,
+def carried(h_new, h):
+    return h_new
+
+
+def loss_loop(cell, inputs, targets, *, carry=carried, from_logits=True, score="y", batch=ops.mean,
               steps=None, total=sum, zeros=ops.zeros, softmax=ops.softmax):
-    """A student's loop; the keyword arguments make the classic wrong versions."""
+    """A student's loop; the keyword arguments make the classic wrong versions (`carry(h_new, h)` is the
+    state the next step gets)."""
     h = zeros((inputs.shape[0], cell.state_size))
     losses = []
     for t in range(inputs.shape[1] if steps is None else steps(inputs.shape[1])):
         y, (h_new,) = cell(inputs[:, t], [h])
-        h = h_new if carry else h
+        h = carry(h_new, h)
         scores = {"y": y, "h": h_new, "softmax": softmax(y)}[score]
         losses.append(batch(keras.losses.sparse_categorical_crossentropy(targets[:, t], scores, from_logits=from_logits)))
     return total(losses), losses
+
+
+def carrying(carry):
+    """Exercise 1.4's loop whose next state is `carry(h_new, h)`."""
+    return args(lambda c, x, y: loss_loop(c, x, y, carry=carry))
 
 
 def loss_stacked(cell, inputs, targets):
@@ -563,7 +573,7 @@ WRONG = on_every_backend(
     Wrong("1.3", "sigmoid for tanh", args(CellSigmoid), r"sigmoid"),
     Wrong("1.3", "extra output bias (zeros)", args(CellOutputBias), r"other weights"),
     Wrong("1.3", "state detached from the gradient", args(CellStateDetached), r"gradient for `W_\w+` differs"),
-    Wrong("1.4", "state not carried", args(lambda c, x, y: loss_loop(c, x, y, carry=False)), r"state is not carried"),
+    Wrong("1.4", "state not carried", carrying(lambda h_new, h: h), r"state is not carried"),
     Wrong("1.4", "logits taken as probabilities", args(lambda c, x, y: loss_loop(c, x, y, from_logits=False)),
           r"treated as probabilities"),
     Wrong("1.4", "total is the mean over time",
@@ -761,16 +771,6 @@ def loss_jax_float_steps(cell, inputs, targets):
     return jnp.sum(jnp.array([float(loss) for loss in losses])), losses
 
 
-def loss_jax_stop_gradient(cell, inputs, targets):
-    import jax
-
-    h, losses = ops.zeros((inputs.shape[0], cell.state_size)), []
-    for t in range(inputs.shape[1]):
-        y, [h] = cell(inputs[:, t], [jax.lax.stop_gradient(h)])
-        losses.append(ops.mean(keras.losses.sparse_categorical_crossentropy(targets[:, t], y, from_logits=True)))
-    return sum(losses), losses
-
-
 def loss_jax_item_assignment(cell, inputs, targets):
     """NumPy's habit of filling a preallocated array: JAX arrays are immutable."""
     import jax.numpy as jnp
@@ -780,16 +780,6 @@ def loss_jax_item_assignment(cell, inputs, targets):
         y, [h] = cell(inputs[:, t], [h])
         losses[t] = ops.mean(keras.losses.sparse_categorical_crossentropy(targets[:, t], y, from_logits=True))
     return losses.sum(), list(losses)
-
-
-def loss_jax_numpy_state(cell, inputs, targets):
-    """The state through np.asarray between steps: fine eagerly, a TracerArrayConversionError under jax.grad."""
-    h, losses = np.zeros((inputs.shape[0], cell.state_size), "float32"), []
-    for t in range(inputs.shape[1]):
-        y, [h] = cell(inputs[:, t], [h])
-        h = np.asarray(h)
-        losses.append(ops.mean(keras.losses.sparse_categorical_crossentropy(targets[:, t], y, from_logits=True)))
-    return sum(losses), losses
 
 
 def loss_jax_numpy(cell, inputs, targets):
@@ -805,6 +795,17 @@ def loss_jax_numpy(cell, inputs, targets):
     return jnp.sum(jnp.stack(losses)), losses
 
 
+def stop_gradient_jax(h_new, h):
+    import jax
+
+    return jax.lax.stop_gradient(h_new)
+
+
+def through_numpy(h_new, h):
+    """The state through np.asarray between steps: fine eagerly, a TracerArrayConversionError under jax.grad."""
+    return np.asarray(h_new)
+
+
 JAX = ("jax",)
 WRONG += [
     Wrong("1.3", "jax.lax.stop_gradient on h_{t-1}", args(CellJaxStopGradient), r"gradient for `W_\w+` differs",
@@ -812,10 +813,10 @@ WRONG += [
     Wrong("1.3", "np.asarray on h_{t-1} inside call", args(CellJaxNumpyState), r"keras\.ops", backends=JAX),
     Wrong("1.4", "float() of each L_t, summed with jnp", args(loss_jax_float_steps), r"no gradient flows",
           backends=JAX),
-    Wrong("1.4", "jax.lax.stop_gradient on h each step", args(loss_jax_stop_gradient), r"gradient of L differs",
+    Wrong("1.4", "jax.lax.stop_gradient on h each step", carrying(stop_gradient_jax), r"gradient of L differs",
           backends=JAX),
     Wrong("1.4", "losses[t] = L_t into a jnp array", args(loss_jax_item_assignment), r"in place", backends=JAX),
-    Wrong("1.4", "np.asarray on the state between steps", args(loss_jax_numpy_state), r"no gradient flows",
+    Wrong("1.4", "np.asarray on the state between steps", carrying(through_numpy), r"no gradient flows",
           backends=JAX),
 ]
 RIGHT += [
@@ -883,25 +884,6 @@ class CellTorchInPlaceTanh(RightRNNCell):
         return ops.matmul(h, T(self.W_hy)), [h]
 
 
-def loss_torch_detach(cell, inputs, targets):
-    """h detached after every step ("to save memory"): backpropagation through one step only."""
-    h, losses = ops.zeros((inputs.shape[0], cell.state_size)), []
-    for t in range(inputs.shape[1]):
-        y, [h] = cell(inputs[:, t], [h])
-        h = h.detach()
-        losses.append(ops.mean(keras.losses.sparse_categorical_crossentropy(targets[:, t], y, from_logits=True)))
-    return sum(losses), losses
-
-
-def loss_torch_data(cell, inputs, targets):
-    h, losses = ops.zeros((inputs.shape[0], cell.state_size)), []
-    for t in range(inputs.shape[1]):
-        y, [h_new] = cell(inputs[:, t], [h])
-        h = h_new.data
-        losses.append(ops.mean(keras.losses.sparse_categorical_crossentropy(targets[:, t], y, from_logits=True)))
-    return sum(losses), losses
-
-
 def loss_torch_no_grad(cell, inputs, targets):
     """The unroll under torch.no_grad(), as in an evaluation loop: nothing for autograd to follow."""
     import torch
@@ -922,16 +904,6 @@ def loss_torch_tensor_of_losses(cell, inputs, targets):
 
     _, losses = loss_loop(cell, inputs, targets)
     return torch.tensor([loss.item() for loss in losses]).sum(), losses
-
-
-def loss_torch_in_place_state(cell, inputs, targets):
-    """One state buffer overwritten each step (`copy_`): the backward pass needs every h_{t-1}."""
-    h, losses = ops.zeros((inputs.shape[0], cell.state_size)), []
-    for t in range(inputs.shape[1]):
-        y, [h_new] = cell(inputs[:, t], [h])
-        h.copy_(h_new)
-        losses.append(ops.mean(keras.losses.sparse_categorical_crossentropy(targets[:, t], y, from_logits=True)))
-    return sum(losses), losses
 
 
 def loss_torch_accumulated(cell, inputs, targets):
@@ -958,6 +930,20 @@ def loss_torch_functional(cell, inputs, targets):
     return torch.stack(losses).sum(), losses
 
 
+def detached(h_new, h):
+    """h detached after every step ("to save memory"): backpropagation through one step only."""
+    return h_new.detach()
+
+
+def data_of(h_new, h):
+    return h_new.data
+
+
+def copied_into(h_new, h):
+    """One state buffer overwritten each step (`copy_`): the backward pass needs every h_{t-1}."""
+    return h.copy_(h_new)
+
+
 TORCH = ("torch",)
 WRONG += [
     Wrong("1.3", ".detach() on h_{t-1}", args(CellTorchDetach), r"gradient for `W_\w+` differs", backends=TORCH),
@@ -966,12 +952,12 @@ WRONG += [
     Wrong("1.3", "h_{t-1} through .numpy() and back", args(CellTorchNumpy), r"keras\.ops", backends=TORCH),
     Wrong("1.3", "new state copied into the old one in place", args(CellTorchInPlaceState), r"in-place",
           backends=TORCH),
-    Wrong("1.4", "h.detach() after every step", args(loss_torch_detach), r"gradient of L differs", backends=TORCH),
-    Wrong("1.4", "h = h_new.data", args(loss_torch_data), r"gradient of L differs", backends=TORCH),
+    Wrong("1.4", "h.detach() after every step", carrying(detached), r"gradient of L differs", backends=TORCH),
+    Wrong("1.4", "h = h_new.data", carrying(data_of), r"gradient of L differs", backends=TORCH),
     Wrong("1.4", "unroll under torch.no_grad()", args(loss_torch_no_grad), r"no gradient flows", backends=TORCH),
     Wrong("1.4", ".item() of each L_t", args(loss_torch_item), r"no gradient flows", backends=TORCH),
     Wrong("1.4", "torch.tensor of the L_t", args(loss_torch_tensor_of_losses), r"no gradient flows", backends=TORCH),
-    Wrong("1.4", "one state buffer, overwritten with copy_", args(loss_torch_in_place_state), r"in-place",
+    Wrong("1.4", "one state buffer, overwritten with copy_", carrying(copied_into), r"in-place",
           backends=TORCH),
 ]
 RIGHT += [
