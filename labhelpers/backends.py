@@ -65,6 +65,14 @@ def name() -> str:
     return keras.backend.backend()
 
 
+def unrolls_eager_loops() -> bool:
+    """Whether the checks unroll the Keras RNN layers they call outside a compiled step: on JAX, where such a
+    layer traces and compiles its loop (a lax.scan) anew at every call, seconds each time; unrolled over the
+    checks' few steps it runs op by op, the same operations in the same order, each compiled once per shape.
+    (A jitted step, as in 3.5, keeps its loop: it is compiled once, and compiles faster as a loop.)"""
+    return name() == "jax"
+
+
 def device(backend: str) -> str:
     """CPU or GPU (TPU on JAX): where Keras on `backend` puts tensors by default."""
     if backend == "tensorflow":

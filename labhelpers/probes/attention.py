@@ -12,6 +12,7 @@ import numpy as np
 from keras import ops
 
 from labhelpers.autodiff import value_and_gradients
+from labhelpers.backends import unrolls_eager_loops
 from labhelpers.grading import Lab, attempt, error_record
 
 
@@ -128,7 +129,8 @@ class DrawnEncoder(keras.layers.Layer):
     def __init__(self, case, **kwargs):
         super().__init__(**kwargs)
         self.embedding = keras.layers.Embedding(*case["encoder"][0].shape)
-        self.lstm = keras.layers.LSTM(case["units"], return_sequences=True, return_state=True)
+        self.lstm = keras.layers.LSTM(case["units"], return_sequences=True, return_state=True,
+                                      unroll=unrolls_eager_loops())
 
     def call(self, source):
         source_mask = keras.ops.not_equal(source, 0)
@@ -145,7 +147,8 @@ class DrawnDecoder(keras.layers.Layer):
     def __init__(self, case, **kwargs):
         super().__init__(**kwargs)
         self.embedding = keras.layers.Embedding(*case["decoder"][0].shape)
-        self.lstm = keras.layers.LSTM(case["units"], return_sequences=True, return_state=True)
+        self.lstm = keras.layers.LSTM(case["units"], return_sequences=True, return_state=True,
+                                      unroll=unrolls_eager_loops())
         self.attention = keras.layers.Attention() if case["attends"] else None
         self.output_layer = keras.layers.Dense(case["decoder"][-1].shape[0])
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 
+from labhelpers.backends import unrolls_eager_loops
 from labhelpers.grading import Lab, LearnerError, attempt, plain
 
 # Library functions that clip by the global norm in one call: the learner's clip_gradients must not call one.
@@ -178,7 +179,7 @@ def my_lstm_cell(cell_class, inputs):
                   "output_size": plain(getattr(cell, "output_size", None))}
         if all(weights.values()):
             record["step"] = _step(cell, x[:, 0], h0, c0)
-            layer = keras.layers.RNN(cell, return_sequences=True, return_state=True)
+            layer = keras.layers.RNN(cell, return_sequences=True, return_state=True, unroll=unrolls_eager_loops())
             output_weights, cell_weights = (case[k].astype(wide) for k in ("output_weights", "cell_weights"))
 
             def run(x, h0, c0):

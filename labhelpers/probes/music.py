@@ -15,22 +15,15 @@ import keras
 import numpy as np
 
 from labhelpers.autodiff import value_and_gradients
+from labhelpers.backends import unrolls_eager_loops
 from labhelpers.grading import Lab, LearnerError, attempt, error_record, shorten
-
-
-def _unroll() -> bool:
-    """Whether the LSTMs that the probes call eagerly are unrolled: on JAX, where an eager LSTM otherwise compiles
-    its loop (a lax.scan) anew at every call; unrolled over the checks' few steps it runs op by op, the same
-    operations in the same order, each compiled once per shape. (A jitted step, as in 3.5, keeps its loop: it is
-    compiled once, and compiles faster as a loop than unrolled.)"""
-    return keras.backend.backend() == "jax"
 
 
 @contextlib.contextmanager
 def _unrolled(model):
     """The learner's recurrent layers unrolled while the probe calls the model (see `_unroll`), as they were after."""
     layers = [layer for layer in model._flatten_layers(include_self=True, recursive=True)
-              if isinstance(layer, keras.layers.RNN)] if _unroll() else []
+              if isinstance(layer, keras.layers.RNN)] if unrolls_eager_loops() else []
     saved = [layer.unroll for layer in layers]
     for layer in layers:
         layer.unroll = True
@@ -46,7 +39,7 @@ def reference_layers(weights: dict):
     vocab, embedding = np.shape(weights["embedding"][0])
     units = np.shape(weights["lstm"][1])[0]
     layers = (keras.layers.Embedding(vocab, embedding),
-              keras.layers.LSTM(units, return_sequences=True, unroll=_unroll()), keras.layers.Dense(vocab))
+              keras.layers.LSTM(units, return_sequences=True, unroll=unrolls_eager_loops()), keras.layers.Dense(vocab))
     for layer, shape, name in zip(layers, [(None, None), (None, None, embedding), (None, None, units)],
                                   ["embedding", "lstm", "dense"]):
         layer.build(shape)

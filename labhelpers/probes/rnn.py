@@ -13,6 +13,7 @@ import numpy as np
 from keras import ops
 
 from labhelpers.autodiff import value_and_gradients
+from labhelpers.backends import unrolls_eager_loops
 from labhelpers.grading import Lab, LearnerError, attempt
 
 CELL_WEIGHTS = ("W_xh", "W_hh", "b", "W_hy")
@@ -56,11 +57,6 @@ def _carry_masked_outputs_on_jax() -> None:
 
 
 _carry_masked_outputs_on_jax()
-
-# On JAX, keras.layers.RNN's loop (jax.lax.scan) is compiled anew for every new layer, seconds each time; the
-# checks' short sequences (at most 9 steps) run in a fraction of that unrolled, to the same values.
-UNROLL = keras.backend.backend() == "jax"
-
 
 def each_case(run, inputs) -> dict:
     """{"cases": [run(case) for each drawn case], "backend": Keras' backend}, a case whose learner code
@@ -122,7 +118,7 @@ def _set_weights(cell, weights: dict) -> bool:
 def _cell_case(cell_class, case) -> dict:
     units, output_dim = case["W_hh"].shape[0], case["W_hy"].shape[0]
     cell = attempt(cell_class, units, output_dim)
-    layer = attempt(keras.layers.RNN, cell, return_sequences=True, return_state=True, unroll=UNROLL)
+    layer = attempt(keras.layers.RNN, cell, return_sequences=True, return_state=True, unroll=unrolls_eager_loops())
     attempt(layer, case["x"])  # builds the cell's weights
     record = {"attributes": _attributes(cell),
               "weights": [[w.path.split("/")[-1], list(w.shape)] for w in cell.weights]}
@@ -260,8 +256,8 @@ def next_word_model(build_next_word_model, inputs):
         layers = _flat_layers(model)
         _set_model_weights(layers, case)
         for layer in layers:
-            if isinstance(layer, keras.layers.RNN) and UNROLL:
-                layer.unroll = True  # the same values, faster (see UNROLL)
+            if isinstance(layer, keras.layers.RNN) and unrolls_eager_loops():
+                layer.unroll = True  # the same values, faster (see backends.unrolls_eager_loops)
         record = {"model": type(model).__name__, "layers": [_layer_record(layer) for layer in layers]}
         for name in ("tokens", "first_changed", "last_changed"):
             record[name] = attempt(model, case[name])

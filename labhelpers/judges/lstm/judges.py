@@ -12,7 +12,7 @@ import itertools
 import keras
 import numpy as np
 
-from labhelpers.backends import BACKENDS, DEFAULT
+from labhelpers.backends import BACKENDS, DEFAULT, unrolls_eager_loops
 from labhelpers.grading import CheckFailed, found_as_array, shown
 from labhelpers.judges import diagnosis
 from labhelpers.probes.lstm import wide_float
@@ -443,7 +443,8 @@ def _keras_lstm(case):
     from labhelpers.backends import to_numpy
 
     units, wide = case["W_hh"].shape[1], wide_float()
-    layer = keras.layers.LSTM(units, return_sequences=True, return_state=True, dtype=wide)
+    layer = keras.layers.LSTM(units, return_sequences=True, return_state=True, dtype=wide,
+                              unroll=unrolls_eager_loops())
     layer.build(case["x"].shape)
     layer.set_weights([case["W_xh"].T, case["W_hh"].T, case["b"]])
     output_weights, cell_weights = (case[k].astype(wide) for k in ("output_weights", "cell_weights"))

@@ -15,9 +15,9 @@ import numpy as np
 from keras import ops
 
 from labhelpers.autodiff import value_and_gradients
-from labhelpers.backends import BACKENDS, DEFAULT, to_numpy
+from labhelpers.backends import BACKENDS, DEFAULT, to_numpy, unrolls_eager_loops
 from labhelpers.judges.diagnosis import diagnose, diagnose_all
-from labhelpers.probes.rnn import CELL_WEIGHTS, UNROLL, readout_cell
+from labhelpers.probes.rnn import CELL_WEIGHTS, readout_cell
 from labhelpers.grading import CheckFailed, describe_error, errors_in, found_as_array, shown
 
 ATOL = 1e-4
@@ -301,7 +301,8 @@ def draw_cell(rng):
 def keras_rnn(case) -> dict:
     """Keras' SimpleRNN with the case's weights, read out by ŷ_t = W_hy h_t: outputs, states, gradients."""
     units, input_dim = case["W_xh"].shape
-    layer = keras.layers.SimpleRNN(units, return_sequences=True, return_state=True, unroll=UNROLL)
+    layer = keras.layers.SimpleRNN(units, return_sequences=True, return_state=True,
+                                   unroll=unrolls_eager_loops())
     layer.build((None, None, input_dim))
     layer.set_weights([case["W_xh"].T, case["W_hh"].T, case["b"]])
     W_hy = keras.Variable(case["W_hy"])
@@ -493,18 +494,18 @@ def _step_losses(targets, scores, from_logits=True):
 
 def keras_loss(case) -> dict:
     """keras.layers.RNN over the case's cell, scored by Keras' cross-entropy: L_t, L and dL/dweights."""
-    cell = readout_cell(case)
+    cell, unroll = readout_cell(case), unrolls_eager_loops()
 
     def run():
-        logits = keras.layers.RNN(cell, return_sequences=True, unroll=UNROLL)(case["x"])
+        logits = keras.layers.RNN(cell, return_sequences=True, unroll=unroll)(case["x"])
         losses = [ops.mean(keras.losses.sparse_categorical_crossentropy(case["targets"][:, t], logits[:, t],
                                                                         from_logits=True))
                   for t in range(logits.shape[1])]
         return ops.sum(ops.stack(losses)), (logits, losses)
 
     (logits, losses), total, gradients, _ = value_and_gradients(run, cell.trainable_weights)
-    states = to_numpy(keras.layers.RNN(cell.rnn, return_sequences=True, unroll=UNROLL)(case["x"]))
-    one_step = np.concatenate([to_numpy(keras.layers.RNN(cell, return_sequences=True, unroll=UNROLL)(
+    states = to_numpy(keras.layers.RNN(cell.rnn, return_sequences=True, unroll=unroll)(case["x"]))
+    one_step = np.concatenate([to_numpy(keras.layers.RNN(cell, return_sequences=True, unroll=unroll)(
         case["x"][:, t:t + 1])) for t in range(logits.shape[1])], axis=1)
     return {"steps": np.array([float(to_numpy(v)) for v in losses]), "total": float(to_numpy(total)),
             "gradients": gradients, "logits": to_numpy(logits), "states": states, "one_step": one_step}

@@ -9,10 +9,10 @@ from __future__ import annotations
 import keras
 import numpy as np
 
+from labhelpers.backends import unrolls_eager_loops
 from labhelpers.judges.rnn.judges import (
     CELL_HINTS, case_records, close, max_diff, only_variant, raise_learner_error, random_weights)
 from labhelpers.grading import CheckFailed, found_as_array, shown
-from labhelpers.probes.rnn import UNROLL
 
 # ---------------------------------------------------------------- 1.5a build_vocabulary
 WORDS = ("the cat dog sat on a mat park walk run my her his took for we it's don't zebra apple "
@@ -239,7 +239,7 @@ def keras_next_word(case, tokens, mask=True) -> np.ndarray:
     embedding = keras.layers.Embedding(vocab_size, embedding_dim, mask_zero=mask)
     embedding.build((None, None))
     embedding.set_weights([case["E"]])
-    layer = keras.layers.SimpleRNN(units, unroll=UNROLL)
+    layer = keras.layers.SimpleRNN(units, unroll=unrolls_eager_loops())
     layer.build((None, None, embedding_dim))
     layer.set_weights([case["W_xh"].T, case["W_hh"].T, case["b"]])
     return keras.ops.convert_to_numpy(layer(embedding(tokens))) @ case["W_hy"].T.astype("float64")
