@@ -1,12 +1,12 @@
-"""Lab 04 on each Keras backend: the solution's own exercise cells, as that backend's student notebook has
-them (release.backend_view), pass the lab's six checks, and the lab's text tools read the same words on
-every backend (the n-gram counts NgramSets takes from TextVectorization's int output, the ids `predict`
-reads, the baseline blind to order).
+"""Lab 04 on each Keras backend: the solution's own cells, as that backend's student notebook has them
+(release.backend_view), and the lab's text tools read the same words on every backend (the n-gram counts
+NgramSets takes from TextVectorization's int output, the ids `predict` reads, the baseline blind to order).
 
 The lab has no backend cells: its models are Keras layers trained by `fit`, its data tf.data pipelines that
 `fit` reads on every backend. What differs by backend is below the notebook (how TextVectorization hands
 its output over, JAX's compilation), and this is the quick test of it; the whole notebook runs per backend
-under nbval (tests/test_backend_runs.py). Each backend runs this file as a script in a subprocess with
+under nbval, every check included (the suite's own run on TensorFlow, tests/test_backend_runs.py on JAX and
+PyTorch). Each backend runs this file as a script in a subprocess with
 KERAS_BACKEND set (Keras reads it once, at import), which prints one JSON report.
 """
 
@@ -50,8 +50,6 @@ def _digest(*arrays) -> str:
 def on_this_backend() -> dict:
     """What the tests check, on the backend KERAS_BACKEND names (run in a subprocess)."""
     os.environ["LAB_QUICK"] = "1"
-    import contextlib
-    import io
 
     import keras
     import numpy as np
@@ -63,18 +61,7 @@ def on_this_backend() -> dict:
     ns = type("Cells", (), namespace)
     from labhelpers import ngrams, sentiment
 
-    report = {"backend": keras.backend.backend(), "checks": {}}
-    for exercise, check, answer in (
-            ("4.1", sentiment.check_make_vectorizer, ns.make_vectorizer),
-            ("4.2", sentiment.check_build_lstm_classifier, ns.build_lstm_classifier),
-            ("4.3", sentiment.check_build_bidirectional_classifier, ns.build_bidirectional_classifier),
-            ("4.4", sentiment.check_train_with_early_stopping, ns.train_with_early_stopping),
-            ("4.5", sentiment.check_evaluate_predictions, ns.evaluate_predictions),
-            ("4.6", sentiment.check_log_count_ratios, ns.log_count_ratios)):
-        out = io.StringIO()
-        with contextlib.redirect_stdout(out):
-            check(answer)
-        report["checks"][exercise] = out.getvalue().strip()
+    report = {"backend": keras.backend.backend()}
 
     # the same words, ids and n-gram counts on every backend (texts with accents and emoji among them)
     texts = sentiment.load_reviews("rotten_tomatoes")["train"].texts[:1500]
@@ -123,18 +110,12 @@ def test_the_solution_is_written_for_the_three_backends():
     assert lab_backends(nbformat.read(SOLUTION, as_version=4)) == backends.BACKENDS
 
 
-def test_the_solutions_cells_pass_every_check(reports):
-    for backend, report in reports.items():
-        assert report["backend"] == backend
-        for exercise in ("4.1", "4.2", "4.3", "4.4", "4.5", "4.6"):
-            assert report["checks"][exercise].startswith(f"PASS {exercise} "), (backend, report["checks"])
-
-
 def test_every_backend_reads_the_same_words_and_counts(reports):
     if backends.DEFAULT not in reports or len(reports) < 2:
         pytest.skip("one backend installed: nothing to compare")
     reference = reports[backends.DEFAULT]
     for backend, report in reports.items():
+        assert report["backend"] == backend
         for key in ("ngram vocabulary", "ngram counts", "ratios", "vocabulary", "ids", "predict"):
             assert report[key] == reference[key], (backend, key)
 
