@@ -18,46 +18,15 @@ from __future__ import annotations
 
 import argparse
 import os
-import resource
 import sys
-import time
 from pathlib import Path
 
 import nbformat
-from nbclient import NotebookClient
 
-NOTEBOOK = Path(__file__).resolve().parent.parent / "solutions" / "05_attention.ipynb"
+from notebook_runs import SOLUTIONS, errors, execute, report_lines
+
+NOTEBOOK = SOLUTIONS / "05_attention.ipynb"
 TIME_BAR_S = 600
-
-
-def execute(quick: bool) -> nbformat.NotebookNode:
-    """Run the solution notebook in a fresh kernel; LAB_QUICK decides the mode."""
-    os.environ.pop("LAB_QUICK", None)
-    if quick:
-        os.environ["LAB_QUICK"] = "1"
-    notebook = nbformat.read(NOTEBOOK, as_version=4)
-    client = NotebookClient(notebook, timeout=3600, allow_errors=True,
-                            resources={"metadata": {"path": str(NOTEBOOK.parent)}})
-    client.execute()
-    return notebook
-
-
-def errors(notebook) -> list[str]:
-    """One line per cell that raised, e.g. a claim of the lab whose assert failed."""
-    return [f"cell {index} raised {output['ename']}: {output['evalue']}"
-            for index, cell in enumerate(notebook.cells) for output in cell.get("outputs", [])
-            if output.get("output_type") == "error"]
-
-
-def report_lines(notebook) -> list[str]:
-    """The text printed by the cells tagged `report`."""
-    lines = []
-    for cell in notebook.cells:
-        if "report" in cell.get("metadata", {}).get("tags", []):
-            for output in cell.get("outputs", []):
-                if output.get("output_type") == "stream" and output.get("name") == "stdout":
-                    lines += output["text"].rstrip("\n").split("\n")
-    return lines
 
 
 def main() -> int:
@@ -65,10 +34,8 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="run with LAB_QUICK=1 (the CI mode)")
     parser.add_argument("--save", type=Path, help="also write the executed notebook there")
     args = parser.parse_args()
-    start = time.perf_counter()
-    notebook = execute(args.quick)
-    wall = time.perf_counter() - start
-    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    run = execute(NOTEBOOK, args.quick)
+    notebook, wall = run.notebook, run.wall_s
     if args.save:
         nbformat.write(notebook, args.save)
     backend = os.environ.get("KERAS_BACKEND", "").strip() or "tensorflow"
@@ -76,7 +43,7 @@ def main() -> int:
     print("\n".join(report_lines(notebook)))
     verdict = "within" if wall <= TIME_BAR_S else "OVER"
     print(f"notebook wall time {wall:.0f} s ({verdict} the {TIME_BAR_S} s bar); "
-          f"kernel CPU time {children.ru_utime + children.ru_stime:.0f} s")
+          f"kernel CPU time {run.kernel_cpu_s:.0f} s")
     failures = errors(notebook)
     print("\n".join(failures) or "every cell ran and every claim held")
     return 1 if failures else 0
