@@ -3,7 +3,8 @@
 Runs the chosen solution notebooks (full mode unless --quick) once per backend, each in a fresh
 kernel with KERAS_BACKEND set, and prints what their cells tagged `report` printed, line by line
 with one row per backend, then each run's wall time, its kernel's CPU time and any cell that raised
-(a claim of the lab that did not hold on that backend). The backends run one after another on the
+(a claim of the lab that did not hold on that backend). Each run starts in a folder of its own, so
+that no run resumes from another's checkpoint (Lab 03 keeps its full-mode training in checkpoints/). The backends run one after another on the
 same machine, so their times compare; the load average before each run is printed beside it. Beside
 other jobs, set OMP_NUM_THREADS=1: PyTorch's threads otherwise wait on each other for the cores.
 
@@ -16,6 +17,10 @@ import argparse
 import itertools
 import os
 import sys
+import tempfile
+from pathlib import Path
+
+import nbformat
 
 from notebook_runs import SOLUTIONS, errors, execute, report_lines
 
@@ -45,6 +50,7 @@ def main() -> int:
     parser.add_argument("--labs", nargs="+", default=["01", "02", "03", "04", "05"])
     parser.add_argument("--backends", nargs="+", default=list(BACKENDS), choices=BACKENDS)
     parser.add_argument("--quick", action="store_true", help="run with LAB_QUICK=1 (the CI mode)")
+    parser.add_argument("--save", type=Path, help="also write each executed notebook into this folder")
     args = parser.parse_args()
     failed = False
     for lab in args.labs:
@@ -52,7 +58,10 @@ def main() -> int:
         lines, timings = {}, []
         for backend in args.backends:
             load = os.getloadavg()[0]
-            run = execute(path, args.quick, backend)
+            run = execute(path, args.quick, backend, workdir=Path(tempfile.mkdtemp()))  # no other run's checkpoint
+            if args.save:
+                args.save.mkdir(parents=True, exist_ok=True)
+                nbformat.write(run.notebook, args.save / f"{path.stem}.{backend}.ipynb")
             lines[backend] = report_lines(run.notebook)
             raised = errors(run.notebook)
             failed |= bool(raised)

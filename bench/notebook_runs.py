@@ -22,9 +22,11 @@ class Run:
     kernel_cpu_s: float  # the kernel's user + system time: on a shared machine it differs from the wall time
 
 
-def execute(path: Path, quick: bool, backend: str | None = None, timeout: int = 3600, edit=None) -> Run:
+def execute(path: Path, quick: bool, backend: str | None = None, timeout: int = 3600, edit=None,
+            workdir: Path | None = None) -> Run:
     """Run the notebook top to bottom; LAB_QUICK decides the mode, `backend` (else KERAS_BACKEND) the backend.
-    `edit(notebook)`, when given, changes the notebook before it runs (a bench's variant of a lab)."""
+    `edit(notebook)`, when given, changes the notebook before it runs (a bench's variant of a lab); the kernel
+    starts in `workdir` (else the notebook's folder), where a lab keeps its full-mode checkpoints."""
     env = {key: value for key, value in os.environ.items() if key != "LAB_QUICK"}
     if quick:
         env["LAB_QUICK"] = "1"
@@ -38,7 +40,7 @@ def execute(path: Path, quick: bool, backend: str | None = None, timeout: int = 
         if edit:
             edit(notebook)
         client = NotebookClient(notebook, timeout=timeout, allow_errors=True,
-                                resources={"metadata": {"path": str(path.parent)}})
+                                resources={"metadata": {"path": str(workdir or path.parent)}})
         before = _children_cpu()
         start = time.perf_counter()
         client.execute()

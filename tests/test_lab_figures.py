@@ -25,9 +25,12 @@ def test_the_kernel_runs_on_the_backend_and_mode_asked_for_and_reports_its_tagge
     assert report_lines(run.notebook) == ["jax None"]
     assert errors(run.notebook) == ["cell 2 raised AssertionError: a claim that does not hold"]
     assert run.wall_s > 0
-    quick = execute(path, quick=True, backend="tensorflow",
-                    edit=lambda nb: nb.cells.pop())  # a bench's variant: the last cell dropped
+    workdir = tmp_path / "run"
+    workdir.mkdir()
+    quick = execute(path, quick=True, backend="tensorflow", workdir=workdir,  # a bench's variant of the lab:
+                    edit=lambda nb: nb.cells.__setitem__(-1, nbformat.v4.new_code_cell('open("here", "w")')))
     assert report_lines(quick.notebook) == ["tensorflow 1"] and errors(quick.notebook) == []
+    assert (workdir / "here").exists() and not (tmp_path / "here").exists()  # the kernel started in workdir
     assert os.environ["KERAS_BACKEND"] == "torch" and os.environ["LAB_QUICK"] == "1"  # the caller's, restored
 
 
