@@ -30,7 +30,8 @@ for label, path in {weights!r}.items():
     texts = music.Sampler(model, sampling_step, char2idx, idx2char).sample("X:", {tunes}, GENERATION_LENGTH,
                                                                           TEMPERATURE)
     valid = sum(tunes.check_abc(music.first_song(text)[0]).valid for text in texts)
-    print(f"{{label:<36}} held-out loss {{music.evaluate(model, val_batches):.3f}}  valid tunes {{valid}} of {{len(texts)}}")
+    loss = music.evaluate(model, val_batches)
+    print(f"{{label:<36}} held-out loss {{loss:.3f}}  valid tunes {{valid}} of {{len(texts)}}")
 '''
 
 
@@ -39,7 +40,8 @@ def through_training(notebook, save_to: str, dense: bool = False, sample: dict |
     last = next(i for i, cell in enumerate(notebook.cells) if "def sampling_step" in cell.source)
     notebook.cells = notebook.cells[:last + 1]
     if dense:
-        cell = next(c for c in notebook.cells if c.source.startswith("%%backend tensorflow") and SPARSE_GRADIENT in c.source)
+        cell = next(c for c in notebook.cells
+                    if c.source.startswith("%%backend tensorflow") and SPARSE_GRADIENT in c.source)
         cell.source = cell.source.replace(SPARSE_GRADIENT, DENSE_GRADIENT)
     notebook.cells.append(nbformat.v4.new_code_cell(f"model.save_weights({save_to!r})"))
     if sample:

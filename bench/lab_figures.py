@@ -4,9 +4,10 @@ Runs the chosen solution notebooks (full mode unless --quick) once per backend, 
 kernel with KERAS_BACKEND set, and prints what their cells tagged `report` printed, line by line
 with one row per backend, then each run's wall time, its kernel's CPU time and any cell that raised
 (a claim of the lab that did not hold on that backend). Each run starts in a folder of its own, so
-that no run resumes from another's checkpoint (Lab 03 keeps its full-mode training in checkpoints/). The backends run one after another on the
-same machine, so their times compare; the load average before each run is printed beside it. Beside
-other jobs, set OMP_NUM_THREADS=1: PyTorch's threads otherwise wait on each other for the cores.
+that no run resumes from another's checkpoint (Lab 03 keeps its full-mode training in checkpoints/).
+The backends run one after another on the same machine, so their times compare; the load average
+before each run is printed beside it. Beside other jobs, set OMP_NUM_THREADS=1: PyTorch's threads
+otherwise wait on each other for the cores.
 
     python bench/lab_figures.py --labs 02 03 --backends tensorflow jax torch
 """
@@ -67,8 +68,8 @@ def main() -> int:
             failed |= bool(raised)
             timings.append(f"  {backend:<10}  wall {run.wall_s:6.0f} s  kernel CPU {run.kernel_cpu_s:6.0f} s  "
                            f"load before {load:4.1f}  {'; '.join(raised) or 'every cell ran, every claim held'}")
-        threads = os.environ.get("OMP_NUM_THREADS", "unset")
-        print(f"== {path.name}, {'quick' if args.quick else 'full'} mode, {os.cpu_count()} CPUs, OMP_NUM_THREADS {threads}")
+        mode, threads = "quick" if args.quick else "full", os.environ.get("OMP_NUM_THREADS", "unset")
+        print(f"== {path.name}, {mode} mode, {os.cpu_count()} CPUs, OMP_NUM_THREADS {threads}")
         print("\n".join(side_by_side(lines) + timings), flush=True)
     return 1 if failed else 0
 

@@ -32,22 +32,15 @@ def execute(path: Path, quick: bool, backend: str | None = None, timeout: int = 
         env["LAB_QUICK"] = "1"
     if backend:
         env["KERAS_BACKEND"] = backend
-    saved = dict(os.environ)
-    os.environ.clear()
-    os.environ.update(env)  # the kernel inherits this process's environment
-    try:
-        notebook = nbformat.read(path, as_version=4)
-        if edit:
-            edit(notebook)
-        client = NotebookClient(notebook, timeout=timeout, allow_errors=True,
-                                resources={"metadata": {"path": str(workdir or path.parent)}})
-        before = _children_cpu()
-        start = time.perf_counter()
-        client.execute()
-        return Run(notebook, time.perf_counter() - start, _children_cpu() - before)
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
+    notebook = nbformat.read(path, as_version=4)
+    if edit:
+        edit(notebook)
+    client = NotebookClient(notebook, timeout=timeout, allow_errors=True,
+                            resources={"metadata": {"path": str(workdir or path.parent)}})
+    before = _children_cpu()
+    start = time.perf_counter()
+    client.execute(env=env)  # the kernel's environment; this process's stays as it is
+    return Run(notebook, time.perf_counter() - start, _children_cpu() - before)
 
 
 def _children_cpu() -> float:

@@ -31,7 +31,7 @@ def test_the_kernel_runs_on_the_backend_and_mode_asked_for_and_reports_its_tagge
                     edit=lambda nb: nb.cells.__setitem__(-1, nbformat.v4.new_code_cell('open("here", "w")')))
     assert report_lines(quick.notebook) == ["tensorflow 1"] and errors(quick.notebook) == []
     assert (workdir / "here").exists() and not (tmp_path / "here").exists()  # the kernel started in workdir
-    assert os.environ["KERAS_BACKEND"] == "torch" and os.environ["LAB_QUICK"] == "1"  # the caller's, restored
+    assert os.environ["KERAS_BACKEND"] == "torch" and os.environ["LAB_QUICK"] == "1"  # the caller's, untouched
 
 
 def test_side_by_side_puts_each_backends_line_together():

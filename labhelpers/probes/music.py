@@ -21,7 +21,8 @@ from labhelpers.grading import Lab, LearnerError, attempt, error_record, shorten
 
 @contextlib.contextmanager
 def _unrolled(model):
-    """The learner's recurrent layers unrolled while the probe calls the model (see `_unroll`), as they were after."""
+    """The learner's recurrent layers unrolled while the probe calls the model (see
+    backends.unrolls_eager_loops), as they were after."""
     layers = [layer for layer in model._flatten_layers(include_self=True, recursive=True)
               if isinstance(layer, keras.layers.RNN)] if unrolls_eager_loops() else []
     saved = [layer.unroll for layer in layers]
@@ -39,7 +40,8 @@ def reference_layers(weights: dict):
     vocab, embedding = np.shape(weights["embedding"][0])
     units = np.shape(weights["lstm"][1])[0]
     layers = (keras.layers.Embedding(vocab, embedding),
-              keras.layers.LSTM(units, return_sequences=True, unroll=unrolls_eager_loops()), keras.layers.Dense(vocab))
+              keras.layers.LSTM(units, return_sequences=True, unroll=unrolls_eager_loops()),
+              keras.layers.Dense(vocab))
     for layer, shape, name in zip(layers, [(None, None), (None, None, embedding), (None, None, units)],
                                   ["embedding", "lstm", "dense"]):
         layer.build(shape)

@@ -118,7 +118,8 @@ def _set_weights(cell, weights: dict) -> bool:
 def _cell_case(cell_class, case) -> dict:
     units, output_dim = case["W_hh"].shape[0], case["W_hy"].shape[0]
     cell = attempt(cell_class, units, output_dim)
-    layer = attempt(keras.layers.RNN, cell, return_sequences=True, return_state=True, unroll=unrolls_eager_loops())
+    layer = attempt(keras.layers.RNN, cell, return_sequences=True, return_state=True,
+                    unroll=unrolls_eager_loops())
     attempt(layer, case["x"])  # builds the cell's weights
     record = {"attributes": _attributes(cell),
               "weights": [[w.path.split("/")[-1], list(w.shape)] for w in cell.weights]}

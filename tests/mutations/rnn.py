@@ -286,6 +286,10 @@ def carried(h_new, h):
     return h_new
 
 
+def not_carried(h_new, h):
+    return h
+
+
 def loss_loop(cell, inputs, targets, *, carry=carried, from_logits=True, score="y", batch=ops.mean,
               steps=None, total=sum, zeros=ops.zeros, softmax=ops.softmax):
     """A student's loop; the keyword arguments make the classic wrong versions (`carry(h_new, h)` is the
@@ -573,7 +577,7 @@ WRONG = on_every_backend(
     Wrong("1.3", "sigmoid for tanh", args(CellSigmoid), r"sigmoid"),
     Wrong("1.3", "extra output bias (zeros)", args(CellOutputBias), r"other weights"),
     Wrong("1.3", "state detached from the gradient", args(CellStateDetached), r"gradient for `W_\w+` differs"),
-    Wrong("1.4", "state not carried", carrying(lambda h_new, h: h), r"state is not carried"),
+    Wrong("1.4", "state not carried", carrying(not_carried), r"state is not carried"),
     Wrong("1.4", "logits taken as probabilities", args(lambda c, x, y: loss_loop(c, x, y, from_logits=False)),
           r"treated as probabilities"),
     Wrong("1.4", "total is the mean over time",
