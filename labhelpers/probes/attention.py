@@ -131,6 +131,9 @@ class DrawnEncoder(keras.layers.Layer):
         self.embedding = keras.layers.Embedding(*case["encoder"][0].shape)
         self.lstm = keras.layers.LSTM(case["units"], return_sequences=True, return_state=True,
                                       unroll=unrolls_eager_loops())
+        self.embedding.build((None, None))
+        self.lstm.build((None, None, case["encoder"][0].shape[1]))
+        self.built = True
 
     def call(self, source):
         source_mask = keras.ops.not_equal(source, 0)
@@ -151,6 +154,13 @@ class DrawnDecoder(keras.layers.Layer):
                                       unroll=unrolls_eager_loops())
         self.attention = keras.layers.Attention() if case["attends"] else None
         self.output_layer = keras.layers.Dense(case["decoder"][-1].shape[0])
+        units = case["units"]
+        self.embedding.build((None, None))
+        self.lstm.build((None, None, case["decoder"][0].shape[1]))
+        if self.attention is not None:
+            self.attention.build([(None, None, units), (None, None, units)])
+        self.output_layer.build((None, None, 2 * units if self.attention is not None else units))
+        self.built = True
 
     def call(self, previous, state, encoder_states, source_mask):
         decoder_states, h, c = self.lstm(self.embedding(previous), initial_state=state)
@@ -166,10 +176,7 @@ class DrawnTranslator:
     """A translator with the notebook's interface (`encoder`, `decoder`) and the drawn weights."""
 
     def __init__(self, case):
-        self.encoder, self.decoder = DrawnEncoder(case), DrawnDecoder(case)
-        sources = case["sources"]
-        encoder_states, state, source_mask = self.encoder(sources)
-        self.decoder(np.zeros((len(sources), 1), "int32"), state, encoder_states, source_mask)
+        self.encoder, self.decoder = DrawnEncoder(case), DrawnDecoder(case)  # built from the case's shapes
         self.encoder.embedding.set_weights(case["encoder"][:1])
         self.encoder.lstm.set_weights(case["encoder"][1:])
         self.decoder.embedding.set_weights(case["decoder"][:1])
