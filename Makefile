@@ -10,7 +10,8 @@ OUT    ?= grades.csv
 
 # CI installs the three Keras backends (about 2 minutes more) and runs the labs on each: the JAX and
 # PyTorch runs (tests/test_backend_runs.py: solutions, mutation tables) go beside the rest of the suite,
-# their log printed after it; the suite fails if either part fails.
+# their log printed after it; the suite fails if either part fails. Each part's per-test times go to
+# .seqlab/*.xml: `python bench/test_times.py` adds them up by file.
 BACKEND_RUNS := tests/test_backend_runs.py
 test: BACKEND = all
 # JAX's persistent compilation cache, kept in .seqlab/: a Keras model's train step is a new jit function

@@ -1,5 +1,6 @@
 """bench/lab_figures.py and its runner (bench/notebook_runs.py): a notebook runs in a fresh kernel on the
-backend and in the mode asked for, and what its `report` cells printed comes back, backend by backend."""
+backend and in the mode asked for, and what its `report` cells printed comes back, backend by backend.
+bench/test_times.py: make test's seconds per test file, from its JUnit records."""
 
 import os
 import sys
@@ -38,3 +39,18 @@ def test_side_by_side_puts_each_backends_line_together():
     rows = side_by_side({"tensorflow": ["loss 1.1", "valid 17"], "jax": ["loss 1.2"]})
     assert rows == ["  tensorflow  loss 1.1", "  jax         loss 1.2", "",
                     "  tensorflow  valid 17", "  jax         (not printed)", ""]
+
+
+def test_test_times_adds_each_files_phases_and_names_each_backend_run(tmp_path):
+    from test_times import seconds_by_file
+
+    record = tmp_path / "suite.xml"
+    record.write_text(
+        '<testsuites><testsuite name="pytest">'
+        '<testcase classname="tests.test_rnn" name="test_a" time="1.5" />'
+        '<testcase classname="tests.test_rnn" name="test_b[x]" time="2.0" />'
+        '<testcase classname="solutions.03_music_generation.ipynb" name="Cell 23" time="200.0" />'
+        '<testcase classname="tests.test_backend_runs" name="test_the_solution_runs_on_the_backend[jax-01_rnn]" '
+        'time="90.0" /></testsuite></testsuites>')
+    assert seconds_by_file(record) == {"tests.test_rnn": 3.5, "solutions.03_music_generation.ipynb": 200.0,
+                                       "tests.test_backend_runs[jax-01_rnn]": 90.0}
