@@ -22,11 +22,12 @@ RUNS = [(backend, path) for path in sorted((ROOT / "solutions").glob("*.ipynb"))
         for backend in lab_backends(nbformat.read(path, as_version=4)) if backend in OTHERS]
 
 
-def pytest_on(backend: str, *arguments: str, timeout: int, env: dict | None = None) -> subprocess.CompletedProcess:
-    """pytest in a subprocess whose Keras runs on `backend`, in quick mode (`env`: more variables)."""
+def pytest_on(backend: str, *arguments: str, timeout: int,
+              extra_env: dict | None = None) -> subprocess.CompletedProcess:
+    """pytest in a subprocess whose Keras runs on `backend`, in quick mode, with `extra_env` set too."""
     if not backends.installed(backend):
         pytest.skip(f"{backend} is not installed: `python -m labhelpers setup --backend {backend}`")
-    env = {**os.environ, backends.ENV: backend, "LAB_QUICK": "1", **(env or {})}
+    env = {**os.environ, backends.ENV: backend, "LAB_QUICK": "1", **(extra_env or {})}
     if backend == "torch":
         env.setdefault("OMP_NUM_THREADS", "1")  # beside the suite on two cores, PyTorch's threads would fight it
     return subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *arguments], cwd=ROOT,
@@ -50,5 +51,5 @@ QUICK_COMPILES = {"jax": {"XLA_FLAGS": f"{os.environ.get('XLA_FLAGS', '')} --xla
 
 @pytest.mark.parametrize("backend", OTHERS)
 def test_the_mutation_tables_hold_on_the_backend(backend):
-    done = pytest_on(backend, "tests/test_mutations.py", timeout=3000, env=QUICK_COMPILES.get(backend))
+    done = pytest_on(backend, "tests/test_mutations.py", timeout=3000, extra_env=QUICK_COMPILES.get(backend))
     assert done.returncode in (0, 5), done.stdout[-6000:] + done.stderr[-2000:]  # 5: no row for it yet
