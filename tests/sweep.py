@@ -30,6 +30,18 @@ def seeds(exercise_id: str, count: int, start: int = 0) -> list[int]:
             for k in range(start, start + count)]
 
 
+def seeded(rows, count: int, learner: bool = False):
+    """(row, seed) pairs: the i-th row of each exercise on the i-th of its seeds, in turn. The seeds are
+    `count` grading seeds, after None (the learner's own check, `learner_seed`) where `learner` is set."""
+    cycle: dict[str, list] = {}
+    for row in rows:
+        if row.exercise not in cycle:
+            cycle[row.exercise] = [None] * learner + seeds(row.exercise, count)
+        turn = cycle[row.exercise]
+        yield row, turn[0]
+        turn.append(turn.pop(0))
+
+
 @functools.lru_cache(maxsize=None)
 def _drawn(exercise_id: str, seed: int) -> bytes:
     """`Exercise.inputs(seed)` before its unpacking, kept: a sweep judges many rows on each seed."""
