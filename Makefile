@@ -10,7 +10,8 @@ OUT    ?= grades.csv
 
 # CI installs the three Keras backends (about 2 minutes more) and runs the labs on each: the JAX and
 # PyTorch runs (tests/test_backend_runs.py: solutions, mutation tables) go beside the rest of the suite,
-# their log printed after it; the suite fails if either part fails. Each part's per-test times go to
+# their log printed after it, except the few that go with the suite to even out the two parts
+# (`beside_suite`, WITH_SUITE in that file); the suite fails if either part fails. Each part's per-test times go to
 # .seqlab/*.xml: `python bench/test_times.py` adds them up by file.
 BACKEND_RUNS := tests/test_backend_runs.py
 test: BACKEND = all
@@ -22,9 +23,9 @@ test: export JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS = 0
 test: setup
 	@mkdir -p .seqlab
 	@LAB_QUICK=1 SEQLAB_PROGRESS=$(CURDIR)/.seqlab/backend-runs-progress.json \
-	  $(PY) -m pytest $(BACKEND_RUNS) -v -rs --durations=10 --junitxml=.seqlab/backend-runs.xml > .seqlab/backend-runs.log 2>&1 & others=$$!; \
+	  $(PY) -m pytest $(BACKEND_RUNS) -m beside_suite -v -rs --durations=10 --junitxml=.seqlab/backend-runs.xml > .seqlab/backend-runs.log 2>&1 & others=$$!; \
 	LAB_QUICK=1 SEQLAB_PROGRESS=$(CURDIR)/.seqlab/test-progress.json \
-	  $(PY) -m pytest tests solutions --ignore=$(BACKEND_RUNS) --nbval-lax --nbval-current-env \
+	  $(PY) -m pytest tests solutions -m "not beside_suite" --nbval-lax --nbval-current-env \
 	  --nbval-cell-timeout=900 -v -rs --durations=15 --junitxml=.seqlab/suite.xml; suite=$$?; \
 	wait $$others; runs=$$?; echo "== $(BACKEND_RUNS), run beside the suite (exit $$runs):"; \
 	cat .seqlab/backend-runs.log; test $$suite -eq 0 && test $$runs -eq 0

@@ -11,6 +11,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 def pytest_configure(config):
     config.addinivalue_line("markers", "sweep: a few grading seeds of the seed sweep (bench/seed_sweep.py runs it "
                             "in full); `-m 'not sweep'` leaves them out")
+    config.addinivalue_line("markers", "beside_suite: `make test` runs it beside the suite, on the other core "
+                            "(tests/test_backend_runs.py)")
 
 
 @pytest.fixture(autouse=True)

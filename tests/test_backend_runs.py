@@ -20,6 +20,14 @@ ROOT = Path(__file__).resolve().parent.parent
 OTHERS = [b for b in backends.BACKENDS if b != backends.DEFAULT]
 RUNS = [(backend, path) for path in sorted((ROOT / "solutions").glob("*.ipynb"))
         for backend in lab_backends(nbformat.read(path, as_version=4)) if backend in OTHERS]
+# `make test` runs these beside the suite (`-m beside_suite`), the two sharing the two cores, except the runs
+# named here, which go with the suite so that both parts take about as long (bench/test_times.py prints them).
+WITH_SUITE = {"jax-01_rnn_from_scratch", "torch"}
+
+
+def lane(*values, name: str):
+    """A parameter of a backend run, marked to run beside the suite unless WITH_SUITE names it."""
+    return pytest.param(*values, id=name, marks=() if name in WITH_SUITE else pytest.mark.beside_suite)
 
 
 def pytest_on(backend: str, *arguments: str, timeout: int,
@@ -34,7 +42,7 @@ def pytest_on(backend: str, *arguments: str, timeout: int,
                           env=env, capture_output=True, text=True, timeout=timeout)
 
 
-@pytest.mark.parametrize("backend, path", RUNS, ids=[f"{b}-{p.stem}" for b, p in RUNS])
+@pytest.mark.parametrize("backend, path", [lane(b, p, name=f"{b}-{p.stem}") for b, p in RUNS])
 def test_the_solution_runs_on_the_backend(backend, path):
     done = pytest_on(backend, "--nbval-lax", "--nbval-current-env", "--nbval-cell-timeout=900",
                      str(path.relative_to(ROOT)), timeout=3000)
@@ -49,7 +57,7 @@ def test_the_solution_runs_on_the_backend(backend, path):
 QUICK_COMPILES = {"jax": {"XLA_FLAGS": f"{os.environ.get('XLA_FLAGS', '')} --xla_backend_optimization_level=0".strip()}}
 
 
-@pytest.mark.parametrize("backend", OTHERS)
+@pytest.mark.parametrize("backend", [lane(b, name=b) for b in OTHERS])
 def test_the_mutation_tables_hold_on_the_backend(backend):
     done = pytest_on(backend, "tests/test_mutations.py", timeout=3000, extra_env=QUICK_COMPILES.get(backend))
     assert done.returncode in (0, 5), done.stdout[-6000:] + done.stderr[-2000:]  # 5: no row for it yet
